@@ -1,0 +1,1 @@
+//! hetile-conformance: the test suite every backend must pass.

@@ -1,0 +1,1 @@
+//! hetile-mock: a plaintext backend with clear `f64` slots and exact CKKS bookkeeping.

@@ -1,0 +1,1 @@
+//! hetile-opt: the plan optimizer (issue 9). Nothing is implemented yet.

@@ -1,0 +1,5 @@
+//! The `hetile` command-line tool.
+
+fn main() {
+    println!("hetile");
+}

@@ -1,0 +1,1 @@
+//! hetile-tiles: tile tensors, the packing abstraction (issue 6).
