@@ -54,6 +54,47 @@ pub fn check_scale_fits(params: &Params, level: Level, scale: Scale) -> Result<(
     Ok(())
 }
 
+/// Largest log2 of `|value| * scale` that any backend accepts for encoding, whatever the level:
+/// native encoders split coefficients exactly below 2^120 and a coefficient may reach N/2 times a
+/// slot value.
+pub const MAX_ENCODED_LOG2: f64 = 100.0;
+
+/// The checks every encoder makes before encoding `values` (real parts and, for complex values, the
+/// imaginary parts too) at `level` and `scale`: the scale fits the level
+/// ([`check_scale_fits`]), there are at most as many values as slots ([`Error::SlotOverflow`]),
+/// every value is finite ([`Error::NonFiniteValue`]) and `|value| * scale` stays below both
+/// `2^(log2 Q_level - 1)` and `2^MAX_ENCODED_LOG2` ([`Error::ValueOutOfRange`]).
+pub fn check_encodable(
+    params: &Params,
+    values: impl ExactSizeIterator<Item = f64>,
+    level: Level,
+    scale: Scale,
+) -> Result<()> {
+    check_scale_fits(params, level, scale)?;
+    let slots = params.slots().get();
+    if values.len() > slots {
+        return Err(Error::SlotOverflow {
+            given: values.len(),
+            slots,
+        });
+    }
+    let limit = (params.log_q_at(level) - 1.0).min(MAX_ENCODED_LOG2);
+    for (index, value) in values.enumerate() {
+        if !value.is_finite() {
+            return Err(Error::NonFiniteValue { index, value });
+        }
+        if value != 0.0 && value.abs().log2() + scale.log2() >= limit {
+            return Err(Error::ValueOutOfRange {
+                index,
+                value,
+                scale_log2: scale.log2(),
+                level,
+            });
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -87,5 +128,32 @@ mod tests {
             check_scale_fits(&params, Level(5), s),
             Err(Error::InvalidLevel { .. })
         ));
+    }
+
+    #[test]
+    fn encodable_values_are_checked() {
+        let params = Params::new(ParamsLiteral::preset("N14_L4").unwrap()).unwrap();
+        let s = params.default_scale();
+        let ok = [1.0, -2.0, 0.0];
+        assert!(check_encodable(&params, ok.iter().copied(), Level(4), s).is_ok());
+        let nan = [1.0, f64::NAN];
+        assert!(matches!(
+            check_encodable(&params, nan.iter().copied(), Level(4), s),
+            Err(Error::NonFiniteValue { index: 1, .. })
+        ));
+        // q_0 has 60 bits: 2^40 * 2^20 leaves no sign bit.
+        let big = [0.5, 2f64.powi(20)];
+        assert!(matches!(
+            check_encodable(&params, big.iter().copied(), Level(0), s),
+            Err(Error::ValueOutOfRange { index: 1, .. })
+        ));
+        let too_many = vec![0.0; 8193];
+        assert_eq!(
+            check_encodable(&params, too_many.into_iter(), Level(0), s),
+            Err(Error::SlotOverflow {
+                given: 8193,
+                slots: 8192
+            })
+        );
     }
 }

@@ -21,9 +21,12 @@ pub mod security;
 pub mod traits;
 pub mod types;
 
-pub use align::{check_same_level, check_same_scale, check_scale_fits, SCALE_RELATIVE_TOLERANCE};
+pub use align::{
+    check_encodable, check_same_level, check_same_scale, check_scale_fits, MAX_ENCODED_LOG2,
+    SCALE_RELATIVE_TOLERANCE,
+};
 pub use error::{Error, Result};
 pub use params::{Params, ParamsLiteral, SecretDistribution};
 pub use security::{max_log_qp, SecurityLevel};
-pub use traits::{Backend, Client, Evaluator, KeyRequirements, Meta};
+pub use traits::{normalize_step, Backend, Client, Evaluator, KeyRequirements, Meta};
 pub use types::{Complex, Level, RingDegree, Scale, SlotCount};
