@@ -1,7 +1,7 @@
 //! CKKS parameters: a serde literal and the checked, immutable [`Params`] built from it.
 
 use crate::error::{Error, Result};
-use crate::security::{max_log_qp, SecurityLevel};
+use crate::security::{check_security, SecurityLevel};
 use crate::types::{Level, RingDegree, Scale, SlotCount};
 use hetile_ring::primes::ntt_prime_chain;
 use serde::{Deserialize, Serialize};
@@ -156,26 +156,7 @@ impl Params {
                 );
             }
         }
-        if literal.security != SecurityLevel::Insecure {
-            match max_log_qp(literal.log_n, literal.security) {
-                None => {
-                    return invalid(format!(
-                        "the security table has no entry for N = 2^{}; use N in 2^10..=2^17 or \
-                         opt out with security: insecure",
-                        literal.log_n
-                    ))
-                }
-                Some(max) if log_qp > max => {
-                    return Err(Error::InsecureParameters {
-                        log_n: literal.log_n,
-                        log_qp,
-                        max_log_qp: max,
-                        security: literal.security,
-                    })
-                }
-                Some(_) => {}
-            }
-        }
+        check_security(literal.log_n, log_qp, literal.security)?;
         let degree =
             RingDegree::from_log2(literal.log_n).ok_or_else(|| Error::InvalidParameters {
                 reason: format!("log_n = {}", literal.log_n),

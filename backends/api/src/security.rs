@@ -1,5 +1,6 @@
 //! The HomomorphicEncryption.org security table (2018) for uniform ternary secrets.
 
+use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -82,9 +83,59 @@ pub fn max_log_qp(log_n: u32, security: SecurityLevel) -> Option<u32> {
         .map(|(_, row)| row[column])
 }
 
+/// Checks a total prime size against the table: `Ok` when `log_qp` is at most the maximum for
+/// `2^log_n` at `security` (or when `security` is [`SecurityLevel::Insecure`]).
+///
+/// Errors: [`Error::InsecureParameters`] above the maximum; [`Error::InvalidParameters`] when the
+/// table has no entry for this ring degree.
+pub fn check_security(log_n: u32, log_qp: u32, security: SecurityLevel) -> Result<()> {
+    if security == SecurityLevel::Insecure {
+        return Ok(());
+    }
+    match max_log_qp(log_n, security) {
+        None => Err(Error::InvalidParameters {
+            reason: format!(
+                "the security table has no entry for N = 2^{log_n}; use N in 2^10..=2^17 or opt \
+                 out with security: insecure"
+            ),
+        }),
+        Some(max) if log_qp > max => Err(Error::InsecureParameters {
+            log_n,
+            log_qp,
+            max_log_qp: max,
+            security,
+        }),
+        Some(_) => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_table_entry_accepts_its_maximum_and_refuses_one_bit_more() {
+        for log_n in 10..=17 {
+            for security in SecurityLevel::CHECKED {
+                let max = max_log_qp(log_n, security).unwrap();
+                assert!(check_security(log_n, max, security).is_ok());
+                assert_eq!(
+                    check_security(log_n, max + 1, security),
+                    Err(Error::InsecureParameters {
+                        log_n,
+                        log_qp: max + 1,
+                        max_log_qp: max,
+                        security
+                    })
+                );
+                assert!(check_security(log_n, max + 1, SecurityLevel::Insecure).is_ok());
+            }
+        }
+        assert!(matches!(
+            check_security(9, 20, SecurityLevel::Classical128),
+            Err(Error::InvalidParameters { .. })
+        ));
+    }
 
     #[test]
     fn table_matches_the_standard() {
