@@ -2,6 +2,8 @@
 //!
 //! This facade re-exports the workspace crates; `hetile::prelude` brings the everyday names.
 
+pub mod bench;
+
 pub use hetile_backend as backend;
 pub use hetile_ckks as ckks;
 pub use hetile_layers as layers;

@@ -1,0 +1,85 @@
+//! `hetile bench`: backend micro-benchmarks.
+
+use super::CliError;
+use clap::{Args, ValueEnum};
+use hetile::bench::{bench_backend, BenchReport, OPS};
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum BackendName {
+    /// The native RNS-CKKS backend.
+    Ckks,
+    /// The plaintext mock backend.
+    Mock,
+}
+
+/// Arguments of `hetile bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// Which backend to measure.
+    #[arg(value_enum)]
+    backend: BackendName,
+    /// Parameter presets, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "N14_L4")]
+    params: Vec<String>,
+    /// Number of threads.
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// Timed repetitions per operation.
+    #[arg(long, default_value_t = 10)]
+    reps: usize,
+    /// Print one JSON object instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+/// Runs `hetile bench`.
+pub fn run(a: BenchArgs) -> Result<(), CliError> {
+    let report = match a.backend {
+        BackendName::Ckks => {
+            bench_backend::<hetile::ckks::CkksBackend>(&a.params, a.threads, a.reps)?
+        }
+        BackendName::Mock => {
+            bench_backend::<hetile::mock::MockBackend>(&a.params, a.threads, a.reps)?
+        }
+    };
+    if a.json {
+        let s = serde_json::to_string(&report)
+            .map_err(|e| CliError::new(format!("cannot print JSON: {e}")))?;
+        println!("{s}");
+    } else {
+        print_table(&report);
+    }
+    Ok(())
+}
+
+fn print_table(r: &BenchReport) {
+    println!(
+        "backend {} ({} thread(s)); median [min-max] ms",
+        r.backend, r.threads
+    );
+    for (name, ops) in &r.results {
+        if let Some(p) = r.params.get(name) {
+            println!(
+                "\n{name}: N = 2^{}, log_q {:?}, log_p {:?}, {} digits",
+                p.log_n, p.log_q, p.log_p, p.digits
+            );
+        }
+        for op in OPS {
+            if let Some(s) = ops.get(op) {
+                println!(
+                    "  {op:<18} {:>10.3} [{:.3}-{:.3}]",
+                    s.median_ms, s.min_ms, s.max_ms
+                );
+            }
+        }
+        if let Some(p) = r.precision_bits.get(name) {
+            println!(
+                "  precision bits: fresh_sk {:.1}, fresh_pk {:.1}, mul_rescale {:.1}, rotate {:.1}",
+                p.fresh_sk, p.fresh_pk, p.mul_rescale, p.rotate
+            );
+        }
+        if let Some(b) = r.ct_bytes.get(name) {
+            println!("  ciphertext bytes: {b}");
+        }
+    }
+}

@@ -1,0 +1,71 @@
+//! Subcommands of the `hetile` CLI.
+
+mod bench;
+mod params;
+
+use clap::{Parser, Subcommand};
+use std::fmt;
+
+/// hetile: deep learning on CKKS-encrypted data.
+#[derive(Debug, Parser)]
+#[command(name = "hetile", version, about)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Benchmark a backend's CKKS operations and print the timings (JSON with --json).
+    Bench(bench::BenchArgs),
+    /// Print a parameter set and its security verdict (non-zero exit when insecure).
+    Params(params::ParamsArgs),
+}
+
+/// A CLI failure: the message and the process exit code.
+#[derive(Debug)]
+pub struct CliError {
+    message: String,
+    code: u8,
+}
+
+impl CliError {
+    /// A usage or runtime failure (exit code 1).
+    pub fn new(message: impl Into<String>) -> CliError {
+        CliError {
+            message: message.into(),
+            code: 1,
+        }
+    }
+    /// The process exit code.
+    pub fn exit_code(&self) -> u8 {
+        self.code
+    }
+}
+
+impl fmt::Display for CliError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<hetile::backend::Error> for CliError {
+    fn from(e: hetile::backend::Error) -> Self {
+        let code = match e {
+            hetile::backend::Error::InsecureParameters { .. } => 2,
+            _ => 1,
+        };
+        CliError {
+            message: e.to_string(),
+            code,
+        }
+    }
+}
+
+/// Runs the parsed command line.
+pub fn run(cli: Cli) -> Result<(), CliError> {
+    match cli.command {
+        Command::Bench(a) => bench::run(a),
+        Command::Params(a) => params::run(a),
+    }
+}
