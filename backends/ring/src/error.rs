@@ -56,6 +56,27 @@ pub enum RingError {
         /// Right operand's value.
         right: usize,
     },
+    /// An operation needs the other representation (coefficient or NTT form).
+    #[error("{operation} requires {expected} representation")]
+    WrongRepresentation {
+        /// The operation that was refused.
+        operation: &'static str,
+        /// The representation it needs.
+        expected: &'static str,
+    },
+    /// An argument is outside what the operation accepts (non-finite value, index out of range,
+    /// overlapping moduli lists, too large a product, ...).
+    #[error("invalid argument: {reason}")]
+    InvalidArgument {
+        /// What was wrong.
+        reason: &'static str,
+    },
+    /// The operating system's entropy source failed.
+    #[error("entropy source failed: {reason}")]
+    Entropy {
+        /// The error reported by the source.
+        reason: String,
+    },
 }
 
 /// Result alias of hetile-ring.

@@ -1,0 +1,62 @@
+//! Scalar NTT versus the AVX-512 IFMA NTT (and pointwise kernels) for a 49-bit prime.
+//!
+//! `cargo bench -p hetile-ring --bench ntt_simd -- --warm-up-time 1 --measurement-time 3`
+//! On a CPU without IFMA only the scalar rows are measured.
+
+#![allow(missing_docs, clippy::unwrap_used)]
+
+use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use hetile_ring::primes::ntt_primes;
+use hetile_ring::simd::{ifma_available, IfmaModulus, IfmaNtt};
+use hetile_ring::{Modulus, NttTable, Sampler};
+
+fn ntt(c: &mut Criterion) {
+    if !ifma_available() {
+        eprintln!("note: the CPU lacks AVX-512 IFMA, only scalar rows are measured");
+    }
+    for log_n in [14u32, 15] {
+        let n = 1usize << log_n;
+        let p = ntt_primes(49, 2 * n as u64, 1, &[]).unwrap()[0];
+        let table = NttTable::new(Modulus::new(p).unwrap(), n).unwrap();
+        let ifma = IfmaNtt::new(&table);
+        let mut s = Sampler::insecure_from_u64_for_tests(1);
+        let mut a: Vec<u64> = (0..n).map(|_| s.uniform_below(p)).collect();
+        c.bench_function(&format!("forward/scalar/n=2^{log_n}/49bit"), |b| {
+            b.iter(|| table.forward(black_box(&mut a)))
+        });
+        if let Some(f) = &ifma {
+            c.bench_function(&format!("forward/ifma/n=2^{log_n}/49bit"), |b| {
+                b.iter(|| f.forward(black_box(&mut a)))
+            });
+        }
+        c.bench_function(&format!("inverse/scalar/n=2^{log_n}/49bit"), |b| {
+            b.iter(|| table.inverse(black_box(&mut a)))
+        });
+        if let Some(f) = &ifma {
+            c.bench_function(&format!("inverse/ifma/n=2^{log_n}/49bit"), |b| {
+                b.iter(|| f.inverse(black_box(&mut a)))
+            });
+        }
+    }
+}
+
+fn pointwise(c: &mut Criterion) {
+    let n = 1usize << 14;
+    let p = ntt_primes(49, 2 * n as u64, 1, &[]).unwrap()[0];
+    let m = Modulus::new(p).unwrap();
+    let mut s = Sampler::insecure_from_u64_for_tests(2);
+    let x: Vec<u64> = (0..n).map(|_| s.uniform_below(p)).collect();
+    let y: Vec<u64> = (0..n).map(|_| s.uniform_below(p)).collect();
+    let mut acc: Vec<u64> = (0..n).map(|_| s.uniform_below(p)).collect();
+    c.bench_function("mul_add/scalar/n=2^14/49bit", |b| {
+        b.iter(|| m.mul_add_assign_slice(black_box(&mut acc), &x, &y))
+    });
+    if let Some(k) = IfmaModulus::new(&m) {
+        c.bench_function("mul_add/ifma/n=2^14/49bit", |b| {
+            b.iter(|| k.mul_add_assign_slice(black_box(&mut acc), &x, &y))
+        });
+    }
+}
+
+criterion_group!(benches, ntt, pointwise);
+criterion_main!(benches);

@@ -1,0 +1,450 @@
+//! Fast basis extension (Bajard et al.) and rounded division by a product of moduli
+//! ("ModDown" of key switching, "rescale").
+//!
+//! Fast base conversion of `x` over `Q = prod q_i` to a prime `p`:
+//! `y_i = [x_i * (Q/q_i)^-1]_{q_i}`, `result = sum_i y_i * (Q/q_i mod p) mod p`, which equals
+//! `x + u*Q` for some `0 <= u < len(from)`. [`DivideRound`] removes that `u` with a floating-point
+//! estimate of `u = floor(sum_i y_i / q_i)` so that its division is exactly rounded.
+
+use crate::crt::{big_product, mul_add_scalar, mul_sub_scalar};
+use crate::error::{RingError, RingResult};
+use crate::modular::Modulus;
+use crate::rns::{Representation, RnsContext, RnsPoly, PARALLEL_THRESHOLD};
+use rayon::prelude::*;
+
+/// Most moduli a conversion may read from (keeps the 128-bit accumulators from overflowing).
+pub const MAX_SOURCE_MODULI: usize = 64;
+
+/// Coefficients processed per block of the accumulation loop.
+const BLOCK: usize = 256;
+
+/// Distance to an integer below which the floating-point estimate of `floor(sum y_k / d_k)` is
+/// re-checked exactly (its error is below `4 * 64 * 2^-53 = 2^-45`).
+const AMBIGUITY: f64 = 1.0 / (1u64 << 40) as f64;
+
+fn check_disjoint(ctx: &RnsContext, a: &[usize], b: &[usize]) -> RingResult<()> {
+    ctx.check_moduli(a)?;
+    ctx.check_moduli(b)?;
+    if a.iter().any(|i| b.contains(i)) {
+        return Err(RingError::InvalidArgument {
+            reason: "the two moduli lists must be disjoint",
+        });
+    }
+    if a.is_empty() || a.len() > MAX_SOURCE_MODULI {
+        return Err(RingError::InvalidArgument {
+            reason: "a conversion needs between 1 and 64 source moduli",
+        });
+    }
+    Ok(())
+}
+
+/// Shoup-form inverses of the source moduli and the target-major `Q/q_i mod t_j` table.
+type ConversionConstants = (Vec<(u64, u64)>, Vec<u64>);
+
+/// `(Q/q_i)^-1 mod q_i` in Shoup form and `Q/q_i mod t_j` for every target `t_j` (target-major).
+fn conversion_constants(
+    ctx: &RnsContext,
+    from: &[usize],
+    to: &[usize],
+) -> RingResult<ConversionConstants> {
+    let punctured_mod = |m: &Modulus, skip: Option<usize>| {
+        from.iter()
+            .enumerate()
+            .filter(|&(k, _)| Some(k) != skip)
+            .fold(1u64, |acc, (_, &i)| {
+                m.mul(acc, m.reduce(ctx.modulus(i).value()))
+            })
+    };
+    let mut inv = Vec::with_capacity(from.len());
+    for (k, &i) in from.iter().enumerate() {
+        let m = ctx.modulus(i);
+        let w = m
+            .inv(punctured_mod(m, Some(k)))
+            .ok_or(RingError::InvalidModulus {
+                modulus: m.value(),
+                reason: "moduli must be pairwise coprime",
+            })?;
+        inv.push((w, m.shoup(w)));
+    }
+    let mut hat = Vec::with_capacity(from.len() * to.len());
+    for &j in to {
+        let m = ctx.modulus(j);
+        for k in 0..from.len() {
+            hat.push(punctured_mod(m, Some(k)));
+        }
+    }
+    Ok((inv, hat))
+}
+
+/// `out[c] = sum_i y[i][c] * w[i] (+ v[c] * neg_q) mod m` for one target limb, blockwise.
+fn accumulate(
+    m: &Modulus,
+    y: &[u64],
+    n: usize,
+    w: &[u64],
+    v: Option<(&[u64], u64)>,
+    out: &mut [u64],
+) {
+    let mut start = 0;
+    while start < n {
+        let len = BLOCK.min(n - start);
+        let mut acc = [0u128; BLOCK];
+        for (i, &wi) in w.iter().enumerate() {
+            let yi = &y[i * n + start..i * n + start + len];
+            for (a, &x) in acc.iter_mut().zip(yi) {
+                *a += x as u128 * wi as u128;
+            }
+        }
+        if let Some((v, neg_q)) = v {
+            for (a, &x) in acc.iter_mut().zip(&v[start..start + len]) {
+                *a += x as u128 * neg_q as u128;
+            }
+        }
+        for (o, &a) in out[start..start + len].iter_mut().zip(&acc[..len]) {
+            *o = m.reduce_u128(a);
+        }
+        start += len;
+    }
+}
+
+/// Fast conversion of coefficient-form polynomials from the moduli `from` to the moduli `to`.
+#[derive(Clone, Debug)]
+pub struct BasisExtender {
+    from: Vec<usize>,
+    to: Vec<usize>,
+    inv: Vec<(u64, u64)>,
+    hat: Vec<u64>,
+}
+
+impl BasisExtender {
+    /// Conversion from the moduli `from` to the moduli `to` (disjoint index lists of `ctx`).
+    ///
+    /// Errors: [`RingError::InvalidArgument`] for bad, repeated or overlapping indices or an
+    /// empty (or longer than [`MAX_SOURCE_MODULI`]) `from`.
+    pub fn new(ctx: &RnsContext, from: &[usize], to: &[usize]) -> RingResult<BasisExtender> {
+        check_disjoint(ctx, from, to)?;
+        let (inv, hat) = conversion_constants(ctx, from, to)?;
+        Ok(BasisExtender {
+            from: from.to_vec(),
+            to: to.to_vec(),
+            inv,
+            hat,
+        })
+    }
+
+    /// The source moduli.
+    pub fn from_moduli(&self) -> &[usize] {
+        &self.from
+    }
+
+    /// The target moduli.
+    pub fn to_moduli(&self) -> &[usize] {
+        &self.to
+    }
+
+    /// Fast (approximate: result = `x + u*Q_from` with `0 <= u < len(from)`) extension of a
+    /// coefficient-form polynomial over `from` to a coefficient-form polynomial over `to`.
+    /// Output limbs run in parallel when `N * limbs >= PARALLEL_THRESHOLD`.
+    ///
+    /// Errors: [`RingError::WrongRepresentation`] in NTT form; [`RingError::Mismatch`] when the
+    /// input's moduli are not `from`.
+    pub fn extend(&self, ctx: &RnsContext, input: &RnsPoly) -> RingResult<RnsPoly> {
+        if input.repr() != Representation::Coefficient {
+            return Err(RingError::WrongRepresentation {
+                operation: "BasisExtender::extend",
+                expected: "coefficient",
+            });
+        }
+        if input.moduli() != self.from.as_slice() {
+            return Err(RingError::Mismatch {
+                what: "input moduli of the basis extension",
+                left: input.num_limbs(),
+                right: self.from.len(),
+            });
+        }
+        let n = ctx.degree();
+        let parallel = n * (self.from.len() + self.to.len()) >= PARALLEL_THRESHOLD;
+        let mut y = input.as_slice().to_vec();
+        let scale = |(limb, (&i, &(w, ws))): (&mut [u64], (&usize, &(u64, u64)))| {
+            let m = ctx.modulus(i);
+            for x in limb.iter_mut() {
+                *x = m.mul_shoup(*x, w, ws);
+            }
+        };
+        if parallel {
+            y.par_chunks_exact_mut(n)
+                .zip(self.from.par_iter().zip(self.inv.par_iter()))
+                .for_each(scale);
+        } else {
+            y.chunks_exact_mut(n)
+                .zip(self.from.iter().zip(self.inv.iter()))
+                .for_each(scale);
+        }
+        let mut out = RnsPoly::zero(ctx, &self.to, Representation::Coefficient);
+        let k = self.from.len();
+        let convert = |(j, (limb, &t)): (usize, (&mut [u64], &usize))| {
+            accumulate(
+                ctx.modulus(t),
+                &y,
+                n,
+                &self.hat[j * k..(j + 1) * k],
+                None,
+                limb,
+            );
+        };
+        if parallel {
+            out.as_mut_slice()
+                .par_chunks_exact_mut(n)
+                .zip(self.to.par_iter())
+                .enumerate()
+                .for_each(convert);
+        } else {
+            out.as_mut_slice()
+                .chunks_exact_mut(n)
+                .zip(self.to.iter())
+                .enumerate()
+                .for_each(convert);
+        }
+        Ok(out)
+    }
+}
+
+/// Divides by the product `D` of the moduli `drop` and rounds: input over `keep ++ drop` (either
+/// representation), output `round(x / D)` over `keep`, same representation as the input.
+/// Rescale is this with `drop` = [last prime]; ModDown of key switching is this with `drop` = the
+/// special primes.
+///
+/// The result is exact. With one dropped prime it is the textbook formula; with several, the
+/// overflow `u` of the fast base conversion is computed as `floor(sum_k y_k / d_k)` in floating
+/// point, and re-checked with multi-word integers for the (rare) coefficients whose estimate lies
+/// within `2^-40` of an integer.
+#[derive(Clone, Debug)]
+pub struct DivideRound {
+    keep: Vec<usize>,
+    drop: Vec<usize>,
+    input_moduli: Vec<usize>,
+    /// `floor(D/2) mod d_k`.
+    half_drop: Vec<u64>,
+    /// `(D/d_k)^-1 mod d_k` in Shoup form.
+    inv: Vec<(u64, u64)>,
+    /// `1 / d_k`.
+    inv_f64: Vec<f64>,
+    /// `D/d_k mod p_j`, keep-major.
+    hat: Vec<u64>,
+    /// `-D mod p_j`.
+    neg_d: Vec<u64>,
+    /// `floor(D/2) mod p_j`.
+    half_keep: Vec<u64>,
+    /// `D^-1 mod p_j` in Shoup form.
+    d_inv: Vec<(u64, u64)>,
+    /// `D / d_k` and `D` as little-endian words (`len(drop) + 1` words), for the exact check.
+    hat_big: Vec<Vec<u64>>,
+    d_big: Vec<u64>,
+}
+
+impl DivideRound {
+    /// Precomputes the division of polynomials over `keep ++ drop` by the product of `drop`.
+    ///
+    /// Errors: [`RingError::InvalidArgument`] for bad, repeated or overlapping indices, an empty
+    /// `keep`, or an empty (or longer than [`MAX_SOURCE_MODULI`]) `drop`.
+    pub fn new(ctx: &RnsContext, keep: &[usize], drop: &[usize]) -> RingResult<DivideRound> {
+        check_disjoint(ctx, drop, keep)?;
+        if keep.is_empty() {
+            return Err(RingError::InvalidArgument {
+                reason: "DivideRound needs at least one kept modulus",
+            });
+        }
+        let (inv, hat) = conversion_constants(ctx, drop, keep)?;
+        let d_mod = |m: &Modulus| {
+            drop.iter()
+                .fold(1u64, |acc, &i| m.mul(acc, m.reduce(ctx.modulus(i).value())))
+        };
+        // floor(D/2) = (D - 1)/2 for odd D.
+        let half = |m: &Modulus| {
+            let two_inv = m.value().div_ceil(2);
+            m.mul(m.sub(d_mod(m), 1), two_inv)
+        };
+        let half_drop = drop.iter().map(|&i| half(ctx.modulus(i))).collect();
+        let half_keep = keep.iter().map(|&j| half(ctx.modulus(j))).collect();
+        let neg_d = keep
+            .iter()
+            .map(|&j| {
+                let m = ctx.modulus(j);
+                m.neg(d_mod(m))
+            })
+            .collect();
+        let mut d_inv = Vec::with_capacity(keep.len());
+        for &j in keep {
+            let m = ctx.modulus(j);
+            let w = m.inv(d_mod(m)).ok_or(RingError::InvalidModulus {
+                modulus: m.value(),
+                reason: "moduli must be pairwise coprime",
+            })?;
+            d_inv.push((w, m.shoup(w)));
+        }
+        let inv_f64 = drop
+            .iter()
+            .map(|&i| 1.0 / ctx.modulus(i).value() as f64)
+            .collect();
+        let drop_values: Vec<u64> = drop.iter().map(|&i| ctx.modulus(i).value()).collect();
+        let words = drop.len() + 1;
+        let hat_big = (0..drop.len())
+            .map(|k| big_product(&drop_values, Some(k), words))
+            .collect();
+        let d_big = big_product(&drop_values, None, words);
+        Ok(DivideRound {
+            hat_big,
+            d_big,
+            keep: keep.to_vec(),
+            drop: drop.to_vec(),
+            input_moduli: keep.iter().chain(drop).copied().collect(),
+            half_drop,
+            inv,
+            inv_f64,
+            hat,
+            neg_d,
+            half_keep,
+            d_inv,
+        })
+    }
+
+    /// The kept moduli (those of the output).
+    pub fn keep(&self) -> &[usize] {
+        &self.keep
+    }
+
+    /// The dropped moduli.
+    pub fn drop_moduli(&self) -> &[usize] {
+        &self.drop
+    }
+
+    /// `round(x / D)` over `keep`, in the input's representation. Kept limbs run in parallel when
+    /// `N * limbs >= PARALLEL_THRESHOLD`.
+    ///
+    /// Errors: [`RingError::Mismatch`] unless the input's moduli are `keep ++ drop`.
+    pub fn apply(&self, ctx: &RnsContext, input: &RnsPoly) -> RingResult<RnsPoly> {
+        if input.moduli() != self.input_moduli.as_slice() {
+            return Err(RingError::Mismatch {
+                what: "input moduli of DivideRound (keep ++ drop)",
+                left: input.num_limbs(),
+                right: self.input_moduli.len(),
+            });
+        }
+        let n = ctx.degree();
+        let (kk, kd) = (self.keep.len(), self.drop.len());
+        let repr = input.repr();
+        let parallel = n * (kk + kd) >= PARALLEL_THRESHOLD;
+        let single = kd == 1;
+
+        // y_k = [(x_k + floor(D/2)) * (D/d_k)^-1]_{d_k} in coefficient form.
+        let mut y = input.as_slice()[kk * n..].to_vec();
+        let prepare = |(limb, (k, &i)): (&mut [u64], (usize, &usize))| {
+            if repr == Representation::Ntt {
+                ctx.ntt(i).inverse(limb);
+            }
+            let m = ctx.modulus(i);
+            let h = self.half_drop[k];
+            let (w, ws) = self.inv[k];
+            if single {
+                for x in limb.iter_mut() {
+                    *x = m.add(*x, h);
+                }
+            } else {
+                for x in limb.iter_mut() {
+                    *x = m.mul_shoup(m.add(*x, h), w, ws);
+                }
+            }
+        };
+        if parallel {
+            y.par_chunks_exact_mut(n)
+                .zip(self.drop.par_iter().enumerate())
+                .for_each(prepare);
+        } else {
+            y.chunks_exact_mut(n)
+                .zip(self.drop.iter().enumerate())
+                .for_each(prepare);
+        }
+        // v = floor(sum_k y_k / d_k), the multiple of D the fast conversion adds.
+        let v: Vec<u64> = if single {
+            Vec::new()
+        } else {
+            let mut frac = vec![0f64; n];
+            for (limb, &r) in y.chunks_exact(n).zip(&self.inv_f64) {
+                for (f, &x) in frac.iter_mut().zip(limb) {
+                    *f += x as f64 * r;
+                }
+            }
+            let words = kd + 1;
+            let mut big = vec![0u64; words];
+            frac.iter()
+                .enumerate()
+                .map(|(c, &f)| {
+                    let r = f.round();
+                    if (f - r).abs() > AMBIGUITY {
+                        return f.floor() as u64;
+                    }
+                    // The true value is r or r - 1: compare sum_k y_k * (D/d_k) with r * D.
+                    big.fill(0);
+                    for (k, hat) in self.hat_big.iter().enumerate() {
+                        mul_add_scalar(&mut big, hat, y[k * n + c]);
+                    }
+                    let r = r as u64;
+                    mul_sub_scalar(&mut big, &self.d_big, r);
+                    if big[words - 1] >> 63 == 1 {
+                        r.saturating_sub(1)
+                    } else {
+                        r
+                    }
+                })
+                .collect()
+        };
+
+        let mut out =
+            RnsPoly::from_parts_unchecked(n, &self.keep, repr, input.as_slice()[..kk * n].to_vec());
+        let finish = |(j, (limb, &t)): (usize, (&mut [u64], &usize))| {
+            let m = ctx.modulus(t);
+            let mut ext = vec![0u64; n];
+            if single {
+                for (e, &x) in ext.iter_mut().zip(&y) {
+                    *e = m.reduce(x);
+                }
+            } else {
+                accumulate(
+                    m,
+                    &y,
+                    n,
+                    &self.hat[j * kd..(j + 1) * kd],
+                    Some((&v, self.neg_d[j])),
+                    &mut ext,
+                );
+            }
+            // x' - [x']_D = x - ([x']_D - floor(D/2)), the offset being added to every
+            // coefficient (not a constant polynomial), so it is removed before the NTT.
+            let h = self.half_keep[j];
+            for e in ext.iter_mut() {
+                *e = m.sub(*e, h);
+            }
+            if repr == Representation::Ntt {
+                ctx.ntt(t).forward(&mut ext);
+            }
+            let (w, ws) = self.d_inv[j];
+            for (x, &e) in limb.iter_mut().zip(&ext) {
+                *x = m.mul_shoup(m.sub(*x, e), w, ws);
+            }
+        };
+        if parallel {
+            out.as_mut_slice()
+                .par_chunks_exact_mut(n)
+                .zip(self.keep.par_iter())
+                .enumerate()
+                .for_each(finish);
+        } else {
+            out.as_mut_slice()
+                .chunks_exact_mut(n)
+                .zip(self.keep.iter())
+                .enumerate()
+                .for_each(finish);
+        }
+        Ok(out)
+    }
+}

@@ -1,0 +1,122 @@
+//! [`IfmaModulus`]: pointwise modular products over slices with AVX-512 IFMA.
+
+use crate::modular::Modulus;
+
+use super::detect::ifma_available;
+use super::ntt::IFMA_MAX_MODULUS_BITS;
+
+/// A prime `p < 2^50` with the 52-bit constants of the IFMA pointwise kernels.
+///
+/// Every method gives results bit-identical to the scalar method of [`Modulus`] it names, for
+/// every input: eight-lane groups whose inputs are outside the vector kernels' domain (values
+/// `>= p` for the products, `>= 2^52` for the scalar product) are computed by the scalar code.
+/// Slices of different lengths are processed up to the shortest one, as in [`Modulus`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IfmaModulus {
+    modulus: Modulus,
+    /// `b`, the bit size of `p`.
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    bits: u32,
+    /// The Barrett constant `floor(2^(b + 51) / p)` (below `2^52` since `p > 2^(b - 1)`).
+    #[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+    barrett: u64,
+}
+
+impl IfmaModulus {
+    /// The kernels of `modulus`; `None` unless the CPU supports AVX-512 IFMA
+    /// ([`super::ifma_available`]) and `p < 2^50`.
+    pub fn new(modulus: &Modulus) -> Option<IfmaModulus> {
+        if !ifma_available() {
+            return None;
+        }
+        IfmaModulus::build(modulus)
+    }
+
+    /// The constants without the CPU check (`None` when `p >= 2^50`).
+    pub(crate) fn build(modulus: &Modulus) -> Option<IfmaModulus> {
+        let p = modulus.value();
+        if p >= 1u64 << IFMA_MAX_MODULUS_BITS {
+            return None;
+        }
+        let bits = modulus.bits();
+        let barrett = ((1u128 << (bits + 51)) / p as u128) as u64;
+        Some(IfmaModulus {
+            modulus: *modulus,
+            bits,
+            barrett,
+        })
+    }
+
+    /// The scalar modulus.
+    #[inline]
+    pub fn modulus(&self) -> &Modulus {
+        &self.modulus
+    }
+
+    /// `a[i] = a[i] * b[i] mod p`, identical to [`Modulus::mul_assign_slice`] (values `< p`
+    /// take the vector path).
+    pub fn mul_assign_slice(&self, a: &mut [u64], b: &[u64]) {
+        #[cfg(target_arch = "x86_64")]
+        if ifma_available() {
+            // SAFETY: the CPU supports avx512f and avx512ifma (checked just above).
+            unsafe { super::x86_pointwise::mul_assign(self.params(), a, b) };
+            return;
+        }
+        self.modulus.mul_assign_slice(a, b);
+    }
+
+    /// `acc[i] = acc[i] + a[i] * b[i] mod p`, identical to [`Modulus::mul_add_assign_slice`]
+    /// (values `< p` take the vector path).
+    pub fn mul_add_assign_slice(&self, acc: &mut [u64], a: &[u64], b: &[u64]) {
+        #[cfg(target_arch = "x86_64")]
+        if ifma_available() {
+            // SAFETY: the CPU supports avx512f and avx512ifma (checked just above).
+            unsafe { super::x86_pointwise::mul_add_assign(self.params(), acc, a, b) };
+            return;
+        }
+        self.modulus.mul_add_assign_slice(acc, a, b);
+    }
+
+    /// `a[i] = a[i] * c mod p` by a 52-bit Shoup product, identical to
+    /// [`Modulus::mul_scalar_assign_slice`] for `c < p` (any `c >= p` is handed to that method
+    /// whole; values `< 2^52` take the vector path).
+    pub fn mul_scalar_shoup_assign_slice(&self, a: &mut [u64], c: u64) {
+        #[cfg(target_arch = "x86_64")]
+        if ifma_available() && c < self.modulus.value() {
+            // SAFETY: the CPU supports avx512f and avx512ifma (checked just above).
+            unsafe { super::x86_pointwise::mul_scalar_assign(self.params(), a, c) };
+            return;
+        }
+        self.modulus.mul_scalar_assign_slice(a, c);
+    }
+
+    /// The kernel parameters.
+    #[cfg(target_arch = "x86_64")]
+    #[inline]
+    fn params(&self) -> super::x86_pointwise::Params {
+        super::x86_pointwise::Params {
+            modulus: self.modulus,
+            bits: self.bits,
+            barrett: self.barrett,
+        }
+    }
+
+    /// Scalar model of the vector Barrett product `a * b + acc mod p` (inputs `< p`), used to
+    /// test the constants on every architecture.
+    #[cfg(test)]
+    pub(crate) fn barrett_model(&self, a: u64, b: u64, acc: u64) -> u64 {
+        let p = self.modulus.value();
+        let x = a as u128 * b as u128 + acc as u128;
+        let x1 = (x >> (self.bits - 1)) as u64;
+        let q = ((x1 as u128 * self.barrett as u128) >> 52) as u64;
+        let mut r = (x - q as u128 * p as u128) as u64;
+        assert!(r < 3 * p, "Barrett remainder out of range");
+        if r >= 2 * p {
+            r -= 2 * p;
+        }
+        if r >= p {
+            r -= p;
+        }
+        r
+    }
+}

@@ -1,0 +1,152 @@
+//! AVX-512 IFMA pointwise kernels: Barrett products and 52-bit Shoup scalar products.
+//!
+//! Barrett for `x = a * b + acc < p^2 < 2^(2b)` (`b` the bit size of `p < 2^50`): with
+//! `x1 = floor(x / 2^(b-1)) < 2^(b+1)` and `mu = floor(2^(b+51) / p)`, the quotient estimate
+//! `q = floor(x1 * mu / 2^52)` satisfies `x/p - 2.5 < q <= x/p`, so `r = x - q p` lies in
+//! `[0, 2.5p)`, below `2^52`, and is known from its value modulo `2^52`; two conditional
+//! subtractions (`2p`, then `p`) make it canonical.
+
+use std::arch::x86_64::*;
+
+use crate::modular::Modulus;
+
+use super::ntt::shoup52;
+use super::x86_arith::{csub, load, mul_shoup_lazy, splat, store, Consts, MASK52};
+
+/// Constants of one [`super::IfmaModulus`].
+#[derive(Clone, Copy)]
+pub(super) struct Params {
+    /// The scalar modulus (for groups outside the vector domain and the tails).
+    pub(super) modulus: Modulus,
+    /// Bit size `b` of `p` (`2 <= b <= 50`).
+    pub(super) bits: u32,
+    /// `floor(2^(b + 51) / p)`.
+    pub(super) barrett: u64,
+}
+
+/// Broadcast Barrett constants.
+#[derive(Clone, Copy)]
+struct Barrett {
+    c: Consts,
+    mu: __m512i,
+    /// `53 - b`: shift of the high product word.
+    shl: __m512i,
+    /// `b - 1`: shift of the low product word.
+    shr: __m512i,
+}
+
+impl Barrett {
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn new(params: &Params) -> Barrett {
+        Barrett {
+            c: Consts::new(params.modulus.value()),
+            mu: splat(params.barrett),
+            shl: splat(u64::from(53 - params.bits)),
+            shr: splat(u64::from(params.bits - 1)),
+        }
+    }
+
+    /// Canonical `x mod p` for `x = hi * 2^52 + lo < 2^(2b)` (`lo < 2^54`).
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    fn reduce(&self, hi: __m512i, lo: __m512i) -> __m512i {
+        let c = &self.c;
+        let x1 = _mm512_add_epi64(
+            _mm512_sllv_epi64(hi, self.shl),
+            _mm512_srlv_epi64(lo, self.shr),
+        );
+        let q = _mm512_madd52hi_epu64(c.zero, x1, self.mu);
+        let r = _mm512_and_si512(_mm512_madd52lo_epu64(lo, q, c.neg_p), c.mask52);
+        csub(csub(r, c.two_p), c.p)
+    }
+}
+
+/// `a[i] = a[i] * b[i] mod p` over the common length.
+#[target_feature(enable = "avx512f,avx512ifma")]
+pub(super) fn mul_assign(params: Params, a: &mut [u64], b: &[u64]) {
+    let len = a.len().min(b.len());
+    let (a, b) = (&mut a[..len], &b[..len]);
+    let br = Barrett::new(&params);
+    let m = params.modulus;
+    let vlen = len - len % 8;
+    let (ap, bp) = (a.as_mut_ptr(), b.as_ptr());
+    let mut i = 0;
+    while i < vlen {
+        // SAFETY: i + 8 <= vlen <= len, the length of both slices.
+        let (x, y) = unsafe { (load(ap.add(i)), load(bp.add(i))) };
+        let out = _mm512_cmpge_epu64_mask(x, br.c.p) | _mm512_cmpge_epu64_mask(y, br.c.p);
+        if out == 0 {
+            let lo = _mm512_madd52lo_epu64(br.c.zero, x, y);
+            let hi = _mm512_madd52hi_epu64(br.c.zero, x, y);
+            // SAFETY: as above.
+            unsafe { store(ap.add(i), br.reduce(hi, lo)) };
+        } else {
+            m.mul_assign_slice(&mut a[i..i + 8], &b[i..i + 8]);
+        }
+        i += 8;
+    }
+    m.mul_assign_slice(&mut a[vlen..], &b[vlen..]);
+}
+
+/// `acc[i] = acc[i] + a[i] * b[i] mod p` over the common length.
+#[target_feature(enable = "avx512f,avx512ifma")]
+pub(super) fn mul_add_assign(params: Params, acc: &mut [u64], a: &[u64], b: &[u64]) {
+    let len = acc.len().min(a.len()).min(b.len());
+    let (acc, a, b) = (&mut acc[..len], &a[..len], &b[..len]);
+    let br = Barrett::new(&params);
+    let m = params.modulus;
+    let vlen = len - len % 8;
+    let (zp, ap, bp) = (acc.as_mut_ptr(), a.as_ptr(), b.as_ptr());
+    let mut i = 0;
+    while i < vlen {
+        // SAFETY: i + 8 <= vlen <= len, the length of all three slices.
+        let (z, x, y) = unsafe { (load(zp.add(i)), load(ap.add(i)), load(bp.add(i))) };
+        let p = br.c.p;
+        let out = _mm512_cmpge_epu64_mask(z, p)
+            | _mm512_cmpge_epu64_mask(x, p)
+            | _mm512_cmpge_epu64_mask(y, p);
+        if out == 0 {
+            // z + x*y < p^2 < 2^(2b); lo = z + (x*y mod 2^52) < 2^53.
+            let lo = _mm512_madd52lo_epu64(z, x, y);
+            let hi = _mm512_madd52hi_epu64(br.c.zero, x, y);
+            // SAFETY: as above.
+            unsafe { store(zp.add(i), br.reduce(hi, lo)) };
+        } else {
+            m.mul_add_assign_slice(&mut acc[i..i + 8], &a[i..i + 8], &b[i..i + 8]);
+        }
+        i += 8;
+    }
+    m.mul_add_assign_slice(&mut acc[vlen..], &a[vlen..], &b[vlen..]);
+}
+
+/// `a[i] = a[i] * c mod p` for `c < p` (callers check it), by 52-bit Shoup products.
+#[target_feature(enable = "avx512f,avx512ifma")]
+pub(super) fn mul_scalar_assign(params: Params, a: &mut [u64], c: u64) {
+    let m = params.modulus;
+    let p = m.value();
+    if c >= p {
+        m.mul_scalar_assign_slice(a, c);
+        return;
+    }
+    let k = Consts::new(p);
+    let (w, ws) = (splat(c), splat(shoup52(c, p)));
+    let limit = splat(MASK52);
+    let len = a.len();
+    let vlen = len - len % 8;
+    let ap = a.as_mut_ptr();
+    let mut i = 0;
+    while i < vlen {
+        // SAFETY: i + 8 <= vlen <= a.len().
+        let x = unsafe { load(ap.add(i)) };
+        if _mm512_cmpgt_epu64_mask(x, limit) == 0 {
+            let r = csub(mul_shoup_lazy(&k, x, w, ws), k.p);
+            // SAFETY: as above.
+            unsafe { store(ap.add(i), r) };
+        } else {
+            m.mul_scalar_assign_slice(&mut a[i..i + 8], c);
+        }
+        i += 8;
+    }
+    m.mul_scalar_assign_slice(&mut a[vlen..], c);
+}
