@@ -6,6 +6,7 @@ use crate::types::{Level, RingDegree, Scale, SlotCount};
 use hetile_ring::primes::ntt_prime_chain;
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::ops::Range;
 use std::sync::Arc;
 
 /// Smallest supported log2 of the ring degree (only with [`SecurityLevel::Insecure`] below 2^10).
@@ -92,8 +93,29 @@ struct Inner {
     q: Vec<u64>,
     p: Vec<u64>,
     digits: usize,
+    digit_ranges: Vec<Range<usize>>,
     log_qp: u32,
     scale: Scale,
+}
+
+/// Splits `0..count` into `parts` contiguous ranges whose sizes differ by at most one (larger
+/// ranges first); empty ranges are left out.
+fn partition(count: usize, parts: usize) -> Vec<Range<usize>> {
+    if parts == 0 {
+        return Vec::new();
+    }
+    let base = count / parts;
+    let extra = count % parts;
+    let mut start = 0;
+    (0..parts)
+        .map(|j| {
+            let len = base + usize::from(j < extra);
+            let r = start..start + len;
+            start += len;
+            r
+        })
+        .filter(|r| !r.is_empty())
+        .collect()
 }
 
 /// Checked, immutable CKKS parameters with their concrete prime chain. Cheap to clone.
@@ -170,6 +192,21 @@ impl Params {
             .collect();
         let mut chain = ntt_prime_chain(&all_bits, two_n)?;
         let p = chain.split_off(literal.log_q.len());
+        let digit_ranges = partition(literal.log_q.len(), digits);
+        let log_p_total: u32 = literal.log_p.iter().sum();
+        if let Some(widest) = digit_ranges
+            .iter()
+            .map(|r| literal.log_q[r.clone()].iter().sum::<u32>())
+            .max()
+        {
+            if widest > log_p_total {
+                return invalid(format!(
+                    "the special primes ({log_p_total} bits) must be at least as large as the widest \
+                     key-switching digit ({widest} bits), or key switching loses the message; add \
+                     special primes or digits"
+                ));
+            }
+        }
         let scale = Scale::from_log2(f64::from(literal.log_scale)).ok_or_else(|| {
             Error::InvalidParameters {
                 reason: format!("log_scale = {}", literal.log_scale),
@@ -182,6 +219,7 @@ impl Params {
             q: chain,
             p,
             digits,
+            digit_ranges,
             log_qp,
         })))
     }
@@ -231,6 +269,11 @@ impl Params {
     /// The number of key-switching decomposition digits (0 when there are no special primes).
     pub fn digits(&self) -> usize {
         self.0.digits
+    }
+    /// The partition of the ciphertext primes `0..=L` into the contiguous key-switching digits
+    /// (sizes differ by at most one prime, larger digits first; empty without special primes).
+    pub fn digit_partition(&self) -> &[Range<usize>] {
+        &self.0.digit_ranges
     }
     /// Total bit size of all primes, as the security table counts it.
     pub fn log_qp(&self) -> u32 {
@@ -313,5 +356,32 @@ impl<'de> Deserialize<'de> for Params {
     fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
         let literal = ParamsLiteral::deserialize(d)?;
         Params::new(literal).map_err(serde::de::Error::custom)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partition_is_balanced_and_contiguous() {
+        assert_eq!(partition(5, 2), vec![0..3, 3..5]);
+        assert_eq!(partition(5, 5), vec![0..1, 1..2, 2..3, 3..4, 4..5]);
+        assert_eq!(partition(4, 1), vec![0..4]);
+        assert_eq!(partition(3, 0), Vec::<Range<usize>>::new());
+    }
+
+    #[test]
+    fn special_primes_must_cover_the_widest_digit() {
+        let mut lit = ParamsLiteral::preset("N14_L4").unwrap_or_else(|e| panic!("{e}"));
+        lit.digits = Some(2);
+        match Params::new(lit.clone()) {
+            Err(Error::InvalidParameters { reason }) => assert!(reason.contains("widest")),
+            other => panic!("{other:?}"),
+        }
+        lit.log_p = vec![60, 60];
+        lit.digits = Some(3);
+        let p = Params::new(lit).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(p.digit_partition(), &[0..2, 2..4, 4..5]);
     }
 }

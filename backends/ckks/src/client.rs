@@ -1,0 +1,253 @@
+//! The client: key generation, encryption (public and secret key), decryption and decoding.
+
+use crate::context::CkksContext;
+use crate::encoding::{
+    check_ciphertext, check_plaintext, decode_complex, encode_complex, encode_real,
+};
+use crate::evaluator::CkksEvaluator;
+use crate::keys::{
+    gaussian_ntt, relinearization_key, EvaluationKeys, GaloisKey, PublicKey, SecretKey, Wiped,
+};
+use crate::types::{Ciphertext, Plaintext};
+use crate::{CkksBackend, RingResultExt};
+use hetile_backend::{Client, Complex, Error, KeyRequirements, Level, Params, Result, Scale};
+use hetile_ring::galois::{galois_element_conjugate, galois_element_for_rotation};
+use hetile_ring::rns::{Representation, RnsPoly};
+use hetile_ring::sampling::Sampler;
+use std::collections::btree_map::Entry;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use zeroize::Zeroize;
+
+/// The CKKS client: owns the secret key (never leaves this struct), the public key and the
+/// evaluation keys it generated, and a ChaCha20 sampler for encryption noise.
+pub struct CkksClient {
+    ctx: Arc<CkksContext>,
+    sk: SecretKey,
+    pk: PublicKey,
+    eval_keys: Arc<EvaluationKeys>,
+    requirements: KeyRequirements,
+    sampler: Mutex<Sampler>,
+}
+
+impl fmt::Debug for CkksClient {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CkksClient")
+            .field("params", self.ctx.params())
+            .field("keys", &self.requirements)
+            .field("secret_key", &self.sk)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CkksClient {
+    /// Generates all keys with `sampler` as the only source of randomness.
+    ///
+    /// Errors: [`Error::InvalidParameters`] when evaluation keys are asked for parameters without
+    /// special primes, or when the ring layer refuses the parameters.
+    pub fn with_sampler(
+        params: &Params,
+        keys: &KeyRequirements,
+        mut sampler: Sampler,
+    ) -> Result<CkksClient> {
+        let ctx = CkksContext::new(params)?;
+        let sk = SecretKey::generate(&ctx, &mut sampler)?;
+        let pk = PublicKey::generate(&ctx, &sk, &mut sampler)?;
+        let eval_keys = Arc::new(generate_evaluation_keys(&ctx, &sk, keys, &mut sampler)?);
+        Ok(CkksClient {
+            ctx,
+            sk,
+            pk,
+            eval_keys,
+            requirements: keys.clone(),
+            sampler: Mutex::new(sampler),
+        })
+    }
+
+    /// The context (chain, encoder, tables).
+    pub fn context(&self) -> &Arc<CkksContext> {
+        &self.ctx
+    }
+
+    /// The public key.
+    pub fn public_key(&self) -> &PublicKey {
+        &self.pk
+    }
+
+    /// The evaluation keys (public).
+    pub fn evaluation_keys(&self) -> &Arc<EvaluationKeys> {
+        &self.eval_keys
+    }
+
+    fn with_sampler_locked<T>(&self, f: impl FnOnce(&mut Sampler) -> Result<T>) -> Result<T> {
+        let mut guard = self.sampler.lock().map_err(|_| Error::Internal {
+            backend: crate::NAME,
+            reason: "the sampler lock is poisoned".into(),
+        })?;
+        f(&mut guard)
+    }
+
+    /// The secret key limbs of `Q_level` (wiped on drop).
+    fn secret_at(&self, level: Level) -> Wiped {
+        Wiped(self.sk.poly().select_limbs(0..level.0 + 1))
+    }
+}
+
+/// Generates the relinearization key and the Galois keys of exactly the normalized rotation steps
+/// (and conjugation) of `keys`.
+fn generate_evaluation_keys(
+    ctx: &CkksContext,
+    sk: &SecretKey,
+    keys: &KeyRequirements,
+    sampler: &mut Sampler,
+) -> Result<EvaluationKeys> {
+    let n = ctx.ring().degree();
+    let mut out = EvaluationKeys::default();
+    if keys.relinearization {
+        out.relin = Some(relinearization_key(ctx, sk, sampler)?);
+    }
+    for step in keys.normalized_rotations(ctx.params().slots()) {
+        let g = galois_element_for_rotation(step as i64, n);
+        if let Entry::Vacant(slot) = out.galois.entry(g) {
+            slot.insert(GaloisKey::generate(ctx, sk, g, sampler)?);
+        }
+        out.rotations.insert(step, g);
+    }
+    if keys.conjugation {
+        let g = galois_element_conjugate(n);
+        if let Entry::Vacant(slot) = out.galois.entry(g) {
+            slot.insert(GaloisKey::generate(ctx, sk, g, sampler)?);
+        }
+        out.conjugation = Some(g);
+    }
+    Ok(out)
+}
+
+impl Client<CkksBackend> for CkksClient {
+    fn new(params: &Params, keys: &KeyRequirements) -> Result<Self> {
+        let sampler = Sampler::from_os_entropy().map_err(|e| Error::Internal {
+            backend: crate::NAME,
+            reason: format!("no OS entropy: {e}"),
+        })?;
+        CkksClient::with_sampler(params, keys, sampler)
+    }
+
+    fn new_insecure_seeded_for_tests(
+        params: &Params,
+        keys: &KeyRequirements,
+        seed: u64,
+    ) -> Result<Self> {
+        CkksClient::with_sampler(params, keys, Sampler::insecure_from_u64_for_tests(seed))
+    }
+
+    fn params(&self) -> &Params {
+        self.ctx.params()
+    }
+
+    fn key_requirements(&self) -> &KeyRequirements {
+        &self.requirements
+    }
+
+    fn evaluator(&self) -> Result<CkksEvaluator> {
+        Ok(CkksEvaluator::new(
+            Arc::clone(&self.ctx),
+            Arc::clone(&self.eval_keys),
+            self.requirements.clone(),
+        ))
+    }
+
+    fn encode(&self, values: &[f64], level: Level, scale: Scale) -> Result<Plaintext> {
+        encode_real(&self.ctx, values, level, scale)
+    }
+
+    fn encode_complex(&self, values: &[Complex], level: Level, scale: Scale) -> Result<Plaintext> {
+        encode_complex(&self.ctx, values, level, scale)
+    }
+
+    /// `(c0, c1) = (u*b + e0 + m, u*a + e1)` with `u` ternary and `e0, e1` Gaussian.
+    fn encrypt(&self, pt: &Plaintext) -> Result<Ciphertext> {
+        check_plaintext(&self.ctx, pt)?;
+        let ring = self.ctx.ring();
+        let basis = &self.ctx.level(pt.level)?.q_basis;
+        let (u, e0, e1) = self.with_sampler_locked(|s| {
+            let mut coeffs = s.ternary(ring.degree());
+            let u = RnsPoly::from_signed(ring, basis, &coeffs);
+            coeffs.zeroize();
+            let mut u = Wiped(u.ring()?);
+            u.0.to_ntt(ring);
+            let e0 = gaussian_ntt(&self.ctx, s, basis)?;
+            let e1 = gaussian_ntt(&self.ctx, s, basis)?;
+            Ok((u, e0, e1))
+        })?;
+        let k = basis.len();
+        let mut c0 = self.pk.b.select_limbs(0..k);
+        c0.mul_assign(ring, &u.0).ring()?;
+        c0.add_assign(ring, &e0.0).ring()?;
+        c0.add_assign(ring, &pt.poly).ring()?;
+        let mut c1 = self.pk.a.select_limbs(0..k);
+        c1.mul_assign(ring, &u.0).ring()?;
+        c1.add_assign(ring, &e1.0).ring()?;
+        Ok(Ciphertext {
+            c0,
+            c1,
+            level: pt.level,
+            scale: pt.scale,
+            context: pt.context,
+            seed: None,
+        })
+    }
+
+    /// `(c0, c1) = (-a*s + e + m, a)` with `a` drawn from a fresh seed kept in the ciphertext.
+    fn encrypt_symmetric(&self, pt: &Plaintext) -> Result<Ciphertext> {
+        check_plaintext(&self.ctx, pt)?;
+        let ring = self.ctx.ring();
+        let basis = &self.ctx.level(pt.level)?.q_basis;
+        let (seed, e) = self.with_sampler_locked(|s| {
+            let seed = s.fill_seed();
+            let e = gaussian_ntt(&self.ctx, s, basis)?;
+            Ok((seed, e))
+        })?;
+        let c1 = Sampler::from_seed(seed).uniform_poly(ring, basis, Representation::Ntt);
+        let s = self.secret_at(pt.level);
+        let mut c0 = c1.clone();
+        c0.mul_assign(ring, &s.0).ring()?;
+        c0.neg_assign(ring);
+        c0.add_assign(ring, &e.0).ring()?;
+        c0.add_assign(ring, &pt.poly).ring()?;
+        Ok(Ciphertext {
+            c0,
+            c1,
+            level: pt.level,
+            scale: pt.scale,
+            context: pt.context,
+            seed: Some(seed),
+        })
+    }
+
+    /// `m = c0 + c1*s` over the ciphertext's level.
+    fn decrypt(&self, ct: &Ciphertext) -> Result<Plaintext> {
+        check_ciphertext(&self.ctx, ct)?;
+        let ring = self.ctx.ring();
+        let s = self.secret_at(ct.level);
+        let mut m = ct.c1.clone();
+        m.mul_assign(ring, &s.0).ring()?;
+        m.add_assign(ring, &ct.c0).ring()?;
+        Ok(Plaintext {
+            poly: m,
+            level: ct.level,
+            scale: ct.scale,
+            context: ct.context,
+        })
+    }
+
+    fn decode(&self, pt: &Plaintext) -> Result<Vec<f64>> {
+        Ok(decode_complex(&self.ctx, pt)?
+            .into_iter()
+            .map(|c| c.re)
+            .collect())
+    }
+
+    fn decode_complex(&self, pt: &Plaintext) -> Result<Vec<Complex>> {
+        decode_complex(&self.ctx, pt)
+    }
+}
