@@ -1,0 +1,209 @@
+//! Sums over a dimension, multiply-then-sum (matrix products), replication and garbage
+//! clearing.
+
+use crate::cost::OpPlan;
+use crate::error::Result;
+use crate::layout::valid_mask;
+use crate::ops::tile_at;
+use crate::plan::{self, broadcast, Operand};
+use crate::shape::TileShape;
+use crate::tensor::{prime_scale, PlainTileTensor, TileTensor};
+use hetile_backend::{Backend, Error as BackendError, Evaluator, Level, Meta};
+use rayon::prelude::*;
+
+/// Adds the tiles of `shape` along `dim` into the tiles of `out` (where `dim` has one tile).
+fn add_along<B: Backend>(
+    ev: &B::Evaluator,
+    shape: &TileShape,
+    tiles: &[B::Ciphertext],
+    dim: usize,
+    out: &TileShape,
+) -> Result<Vec<B::Ciphertext>> {
+    let e = shape.dim(dim)?.tiles();
+    (0..out.num_tiles())
+        .into_par_iter()
+        .map(|k| {
+            let mut coords = out.tile_coords(k);
+            coords[dim] = 0;
+            let mut acc = tile_at(tiles, shape.tile_index(&coords), shape)?.clone();
+            for g in 1..e {
+                coords[dim] = g;
+                ev.add_assign(&mut acc, tile_at(tiles, shape.tile_index(&coords), shape)?)?;
+            }
+            Ok(acc)
+        })
+        .collect()
+}
+
+/// Rotate-and-adds every tile by each of `steps` in turn.
+fn rotate_and_add<B: Backend>(
+    ev: &B::Evaluator,
+    tiles: &mut [B::Ciphertext],
+    steps: &[i64],
+) -> Result<()> {
+    tiles.par_iter_mut().try_for_each(|acc| {
+        for &s in steps {
+            let r = ev.rotate(acc, s)?;
+            ev.add_assign(acc, &r)?;
+        }
+        Ok(())
+    })
+}
+
+/// The rotation steps of a plan in the order they are applied (any order gives the same sum).
+fn ordered_steps(p: &OpPlan) -> Vec<i64> {
+    let mut steps: Vec<i64> = p.rotation_steps.iter().copied().collect();
+    steps.sort_by_key(|s| s.unsigned_abs());
+    steps
+}
+
+/// Errors with [`BackendError::LevelExhausted`] at level 0 (no rescale can follow a mask).
+fn need_level(op: &'static str, level: Level) -> Result<()> {
+    if level.0 == 0 {
+        Err(BackendError::LevelExhausted { op, level }.into())
+    } else {
+        Ok(())
+    }
+}
+
+impl<B: Backend> TileTensor<B> {
+    /// Sums over dimension `dim`: adds the tiles along it, then `log2(t)` rotate-and-adds in
+    /// each tile. The outermost dimension ends replicated (`*/t`), an inner one garbage-padded
+    /// (`1?/t`). Cost: [`plan::sum`] (no level used).
+    ///
+    /// Errors: [`crate::TileError::DimOutOfRange`], [`crate::TileError::GarbageOnDim`] (clear
+    /// the garbage first), backend errors (a missing rotation key).
+    pub fn sum(&self, ev: &B::Evaluator, dim: usize) -> Result<Self> {
+        let p = plan::sum(&self.shape, dim)?;
+        if p.output == self.shape {
+            return Ok(self.clone());
+        }
+        let mut tiles = add_along::<B>(ev, &self.shape, &self.tiles, dim, &p.output)?;
+        rotate_and_add::<B>(ev, &mut tiles, &ordered_steps(&p))?;
+        Self::from_tiles(p.output, tiles)
+    }
+
+    /// The exact plan of [`TileTensor::sum`] (shorthand for [`plan::sum`]).
+    pub fn sum_cost(shape: &TileShape, dim: usize) -> Result<OpPlan> {
+        plan::sum(shape, dim)
+    }
+
+    /// Products of broadcast tile pairs (no rescale), the tile additions along `dim`, one
+    /// rescale per output tile, then the rotate-and-adds.
+    fn mul_then_sum<T: Sync>(
+        &self,
+        ev: &B::Evaluator,
+        other_shape: &TileShape,
+        others: &[T],
+        operand: Operand,
+        dim: usize,
+        mul: impl Fn(&B::Ciphertext, &T) -> std::result::Result<B::Ciphertext, BackendError> + Sync,
+    ) -> Result<Self> {
+        let p = plan::mul_sum(&self.shape, other_shape, operand, dim)?;
+        let bc = broadcast(&self.shape, other_shape, true)?;
+        let products = bc
+            .pairs
+            .par_iter()
+            .map(|&(i, j)| {
+                let a = tile_at(&self.tiles, i, &self.shape)?;
+                let b = tile_at(others, j, other_shape)?;
+                Ok(mul(a, b)?)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        // Add the tiles at the product's scale, rescale once per output tile, then rotate at
+        // the lower level (cheaper key switching; same counts as rotating first).
+        let summed = p.output != bc.output;
+        let mut tiles = if summed {
+            add_along::<B>(ev, &bc.output, &products, dim, &p.output)?
+        } else {
+            products
+        };
+        tiles
+            .par_iter_mut()
+            .try_for_each(|t| ev.rescale_assign(t))?;
+        if summed {
+            rotate_and_add::<B>(ev, &mut tiles, &ordered_steps(&p))?;
+        }
+        Self::from_tiles(p.output, tiles)
+    }
+
+    /// Multiply-then-sum with a plaintext (a matrix product): elementwise product with
+    /// broadcasting, sum over `dim`, one rescale per output tile. With `weights` from
+    /// [`PlainTileTensor::encode_for_mul`] at this level, the scale is unchanged.
+    /// Cost: [`plan::mul_sum`] with [`Operand::Plaintext`].
+    ///
+    /// Errors: those of [`TileTensor::mul_plain`] and [`TileTensor::sum`].
+    pub fn mul_sum_plain(
+        &self,
+        ev: &B::Evaluator,
+        weights: &PlainTileTensor<B>,
+        dim: usize,
+    ) -> Result<Self> {
+        self.mul_then_sum(
+            ev,
+            &weights.shape,
+            &weights.tiles,
+            Operand::Plaintext,
+            dim,
+            |x, y| ev.mul_plain(x, y),
+        )
+    }
+
+    /// Multiply-then-sum with another ciphertext tensor (levels aligned first).
+    /// Cost: [`plan::mul_sum`] with [`Operand::Ciphertext`]. Errors: as
+    /// [`TileTensor::mul_sum_plain`], plus a missing relinearization key.
+    pub fn mul_sum(&self, ev: &B::Evaluator, other: &Self, dim: usize) -> Result<Self> {
+        let (a, b) = Self::align_levels(ev, self, other)?;
+        a.mul_then_sum(ev, &b.shape, &b.tiles, Operand::Ciphertext, dim, |x, y| {
+            ev.mul(x, y)
+        })
+    }
+
+    /// Zeroes the garbage slots: one 0/1 mask product (mask at scale `q_level`) and one rescale
+    /// per tile, so the level drops by one and the scale is unchanged. Free (no level used)
+    /// when no padded dimension holds garbage. Cost: [`plan::clear_garbage`].
+    ///
+    /// Errors: [`BackendError::LevelExhausted`] at level 0, backend errors.
+    pub fn clear_garbage(&self, ev: &B::Evaluator) -> Result<Self> {
+        let p = plan::clear_garbage(&self.shape)?;
+        if p.cost.pt_mults == 0 {
+            return Self::from_tiles(p.output, self.tiles.clone());
+        }
+        need_level("clear_garbage", self.level)?;
+        let scale = prime_scale(ev.params(), self.level)?;
+        let tiles = self
+            .tiles
+            .par_iter()
+            .enumerate()
+            .map(|(k, t)| {
+                let mask = ev.encode(&valid_mask(&self.shape, k), t.level(), scale)?;
+                let mut out = ev.mul_plain(t, &mask)?;
+                ev.rescale_assign(&mut out)?;
+                Ok(out)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Self::from_tiles(p.output, tiles)
+    }
+
+    /// Replicates a clean size-1 dimension `1/t` into `*/t` with `log2(t)` rotate-and-adds per
+    /// tile (no level used). Free when the dimension is already `*/t` or `1/1`.
+    /// Cost: [`plan::replicate`].
+    ///
+    /// Errors: [`crate::TileError::NotReplicable`], [`crate::TileError::GarbageOnDim`],
+    /// backend errors.
+    pub fn replicate(&self, ev: &B::Evaluator, dim: usize) -> Result<Self> {
+        let p = plan::replicate(&self.shape, dim)?;
+        if p.output == self.shape {
+            return Ok(self.clone());
+        }
+        let steps = ordered_steps(&p);
+        self.map_tiles(p.output, |t| {
+            let mut acc = t.clone();
+            for &s in &steps {
+                let r = ev.rotate(&acc, s)?;
+                ev.add_assign(&mut acc, &r)?;
+            }
+            Ok(acc)
+        })
+    }
+}

@@ -1,0 +1,407 @@
+//! [`TileTensor`] (ciphertext tiles) and [`PlainTileTensor`] (plaintext tiles): packing from and
+//! unpacking to ndarray, and level/scale management.
+
+use crate::error::{Result, TileError};
+use crate::layout::slot_elements;
+use crate::shape::TileShape;
+use hetile_backend::{Backend, Client, Error as BackendError, Evaluator, Level, Meta, Scale};
+use ndarray::{ArrayD, IxDyn};
+use rayon::prelude::*;
+use std::fmt;
+
+/// The slot vectors of every tile of `shape` holding `array` (zeros in unused slots).
+/// Errors with [`TileError::ArrayShapeMismatch`] unless the array has the logical shape.
+pub(crate) fn pack_values(shape: &TileShape, array: &ArrayD<f64>) -> Result<Vec<Vec<f64>>> {
+    let logical = shape.logical_shape();
+    if array.shape() != logical.as_slice() {
+        return Err(TileError::ArrayShapeMismatch {
+            array: array.shape().to_vec(),
+            logical,
+            shape: shape.to_string(),
+        });
+    }
+    let data: Vec<f64> = array.iter().copied().collect();
+    Ok((0..shape.num_tiles())
+        .into_par_iter()
+        .map(|k| {
+            slot_elements(shape, k)
+                .into_iter()
+                .map(|e| e.and_then(|i| data.get(i).copied()).unwrap_or(0.0))
+                .collect()
+        })
+        .collect())
+}
+
+/// The logical array held by the slot vectors `tiles` of `shape` (a replicated element is read
+/// from its first copy). Errors with [`TileError::TileCountMismatch`] or
+/// [`TileError::SlotMismatch`] when the vectors do not fit the shape.
+pub(crate) fn unpack_values(shape: &TileShape, tiles: &[Vec<f64>]) -> Result<ArrayD<f64>> {
+    if tiles.len() != shape.num_tiles() {
+        return Err(TileError::TileCountMismatch {
+            shape: shape.to_string(),
+            expected: shape.num_tiles(),
+            given: tiles.len(),
+        });
+    }
+    let n = shape.num_elements();
+    let mut data = vec![0.0; n];
+    let mut written = vec![false; n];
+    for (k, values) in tiles.iter().enumerate() {
+        if values.len() < shape.slots() {
+            return Err(TileError::SlotMismatch {
+                shape: shape.to_string(),
+                product: shape.slots(),
+                slots: values.len(),
+            });
+        }
+        for (slot, e) in slot_elements(shape, k).into_iter().enumerate() {
+            if let Some(i) = e {
+                if !written[i] {
+                    written[i] = true;
+                    data[i] = values[slot];
+                }
+            }
+        }
+    }
+    ArrayD::from_shape_vec(IxDyn(&shape.logical_shape()), data).map_err(|_| {
+        TileError::ArrayShapeMismatch {
+            array: vec![n],
+            logical: shape.logical_shape(),
+            shape: shape.to_string(),
+        }
+    })
+}
+
+/// The scale `q_level`: a plaintext encoded at it and multiplied in, followed by a rescale,
+/// leaves the ciphertext's scale exactly unchanged. Errors with the backend's
+/// [`BackendError::InvalidLevel`] above the chain.
+pub fn prime_scale(params: &hetile_backend::Params, level: Level) -> Result<Scale> {
+    let q = params.prime_at(level).ok_or(BackendError::InvalidLevel {
+        requested: level,
+        max: params.max_level(),
+    })?;
+    Scale::new(q as f64).ok_or_else(|| {
+        TileError::Backend(BackendError::InvalidParameters {
+            reason: format!("prime {q} is not a valid scale"),
+        })
+    })
+}
+
+/// Checks that all objects share the level and scale of the first; returns them.
+fn common_meta<T: Meta>(shape: &TileShape, tiles: &[T]) -> Result<(Level, Scale)> {
+    if tiles.len() != shape.num_tiles() {
+        return Err(TileError::TileCountMismatch {
+            shape: shape.to_string(),
+            expected: shape.num_tiles(),
+            given: tiles.len(),
+        });
+    }
+    let first = tiles.first().ok_or(TileError::TileCountMismatch {
+        shape: shape.to_string(),
+        expected: shape.num_tiles(),
+        given: 0,
+    })?;
+    let (level, scale) = (first.level(), first.scale());
+    for (index, t) in tiles.iter().enumerate().skip(1) {
+        let same_scale = hetile_backend::check_same_scale(scale, t.scale()).is_ok();
+        if t.level() != level || !same_scale {
+            return Err(TileError::InconsistentTiles {
+                index,
+                level: t.level().0,
+                scale_log2: t.scale().log2(),
+            });
+        }
+    }
+    Ok((level, scale))
+}
+
+/// A tensor packed into ciphertext tiles according to a [`TileShape`]. All tiles share one
+/// level and scale. Operations return new tensors with the resulting shape and flags (see
+/// [`crate::plan`] for their shapes and exact costs).
+pub struct TileTensor<B: Backend> {
+    pub(crate) shape: TileShape,
+    pub(crate) tiles: Vec<B::Ciphertext>,
+    pub(crate) level: Level,
+    pub(crate) scale: Scale,
+}
+
+impl<B: Backend> Clone for TileTensor<B> {
+    fn clone(&self) -> Self {
+        TileTensor {
+            shape: self.shape.clone(),
+            tiles: self.tiles.clone(),
+            level: self.level,
+            scale: self.scale,
+        }
+    }
+}
+
+impl<B: Backend> fmt::Debug for TileTensor<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TileTensor")
+            .field("backend", &B::NAME)
+            .field("shape", &self.shape.to_string())
+            .field("tiles", &self.tiles.len())
+            .field("level", &self.level)
+            .field("scale", &self.scale)
+            .finish()
+    }
+}
+
+impl<B: Backend> TileTensor<B> {
+    /// Packs `array` (whose shape must be `shape.logical_shape()`) into tiles, encodes each at the
+    /// top level and default scale and encrypts it with the public key (client side).
+    ///
+    /// Errors: [`TileError::SlotMismatch`] when the tile size differs from the slot count,
+    /// [`TileError::ArrayShapeMismatch`], and backend errors (e.g. a value too large to encode).
+    pub fn encrypt(client: &B::Client, array: &ArrayD<f64>, shape: TileShape) -> Result<Self> {
+        let params = client.params();
+        Self::encrypt_at(
+            client,
+            array,
+            shape,
+            params.max_level(),
+            params.default_scale(),
+        )
+    }
+
+    /// As [`TileTensor::encrypt`], at a chosen level and scale.
+    pub fn encrypt_at(
+        client: &B::Client,
+        array: &ArrayD<f64>,
+        shape: TileShape,
+        level: Level,
+        scale: Scale,
+    ) -> Result<Self> {
+        shape.check_slots(client.params().slots())?;
+        let values = pack_values(&shape, array)?;
+        let tiles = values
+            .par_iter()
+            .map(|v| {
+                let pt = client.encode(v, level, scale)?;
+                Ok(client.encrypt(&pt)?)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Self::from_tiles(shape, tiles)
+    }
+
+    /// Decrypts and decodes every tile and unpacks the logical array (client side). Unused and
+    /// garbage slots are ignored; a replicated element is read from its first copy.
+    /// Errors: backend decryption or decoding errors.
+    pub fn decrypt(&self, client: &B::Client) -> Result<ArrayD<f64>> {
+        let values = self
+            .tiles
+            .par_iter()
+            .map(|ct| Ok(client.decrypt_values(ct)?))
+            .collect::<Result<Vec<_>>>()?;
+        unpack_values(&self.shape, &values)
+    }
+
+    /// A tensor from its tiles (row-major over the tile grid).
+    /// Errors: [`TileError::TileCountMismatch`], [`TileError::InconsistentTiles`] when the
+    /// tiles differ in level or scale.
+    pub fn from_tiles(shape: TileShape, tiles: Vec<B::Ciphertext>) -> Result<Self> {
+        let (level, scale) = common_meta(&shape, &tiles)?;
+        Ok(TileTensor {
+            shape,
+            tiles,
+            level,
+            scale,
+        })
+    }
+
+    /// The tile shape (with its flags).
+    pub fn shape(&self) -> &TileShape {
+        &self.shape
+    }
+    /// The ciphertexts, row-major over the tile grid.
+    pub fn tiles(&self) -> &[B::Ciphertext] {
+        &self.tiles
+    }
+    /// The ciphertexts, by value.
+    pub fn into_tiles(self) -> Vec<B::Ciphertext> {
+        self.tiles
+    }
+    /// The common level of the tiles.
+    pub fn level(&self) -> Level {
+        self.level
+    }
+    /// The common scale of the tiles.
+    pub fn scale(&self) -> Scale {
+        self.scale
+    }
+
+    /// Applies `f` to every tile (in parallel) and keeps `shape`.
+    pub(crate) fn map_tiles(
+        &self,
+        shape: TileShape,
+        f: impl Fn(&B::Ciphertext) -> std::result::Result<B::Ciphertext, BackendError> + Sync,
+    ) -> Result<Self> {
+        let tiles = self
+            .tiles
+            .par_iter()
+            .map(|t| Ok(f(t)?))
+            .collect::<Result<Vec<_>>>()?;
+        Self::from_tiles(shape, tiles)
+    }
+
+    /// Rescales every tile (level - 1, scale / q_level). Cost: [`crate::plan::rescale`].
+    /// Errors: [`BackendError::LevelExhausted`] at level 0.
+    pub fn rescale(&self, ev: &B::Evaluator) -> Result<Self> {
+        self.map_tiles(self.shape.clone(), |t| ev.rescale(t))
+    }
+
+    /// Drops every tile to `level` (scale unchanged; free).
+    /// Errors: [`BackendError::InvalidLevel`] above the current level.
+    pub fn drop_to_level(&self, ev: &B::Evaluator, level: Level) -> Result<Self> {
+        if level == self.level {
+            return Ok(self.clone());
+        }
+        self.map_tiles(self.shape.clone(), |t| ev.drop_to_level(t, level))
+    }
+
+    /// Brings every tile to exactly `target` scale at the cost of one level (one plaintext
+    /// product and one rescale per tile, see [`Evaluator::set_scale`]). Cost:
+    /// [`crate::plan::set_scale`].
+    /// Errors: level 0, or a target that does not fit.
+    pub fn set_scale(&self, ev: &B::Evaluator, target: Scale) -> Result<Self> {
+        self.map_tiles(self.shape.clone(), |t| ev.set_scale(t, target))
+    }
+
+    /// Both tensors at the lower of their two levels (the higher one is dropped; free).
+    /// Errors: backend errors of the drop.
+    pub fn align_levels(ev: &B::Evaluator, a: &Self, b: &Self) -> Result<(Self, Self)> {
+        let level = a.level.min(b.level);
+        Ok((a.drop_to_level(ev, level)?, b.drop_to_level(ev, level)?))
+    }
+}
+
+/// A tensor packed into plaintext tiles (e.g. model weights on the server). All tiles share one
+/// level and scale.
+pub struct PlainTileTensor<B: Backend> {
+    pub(crate) shape: TileShape,
+    pub(crate) tiles: Vec<B::Plaintext>,
+    pub(crate) level: Level,
+    pub(crate) scale: Scale,
+}
+
+impl<B: Backend> Clone for PlainTileTensor<B> {
+    fn clone(&self) -> Self {
+        PlainTileTensor {
+            shape: self.shape.clone(),
+            tiles: self.tiles.clone(),
+            level: self.level,
+            scale: self.scale,
+        }
+    }
+}
+
+impl<B: Backend> fmt::Debug for PlainTileTensor<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("PlainTileTensor")
+            .field("backend", &B::NAME)
+            .field("shape", &self.shape.to_string())
+            .field("tiles", &self.tiles.len())
+            .field("level", &self.level)
+            .field("scale", &self.scale)
+            .finish()
+    }
+}
+
+impl<B: Backend> PlainTileTensor<B> {
+    /// Packs `array` into tiles of `shape` and encodes each at `level` and `scale` (server side).
+    /// For a plaintext to be added to a ciphertext, use the ciphertext's level and scale.
+    ///
+    /// Errors: [`TileError::SlotMismatch`], [`TileError::ArrayShapeMismatch`], backend encoding
+    /// errors.
+    pub fn encode(
+        ev: &B::Evaluator,
+        array: &ArrayD<f64>,
+        shape: TileShape,
+        level: Level,
+        scale: Scale,
+    ) -> Result<Self> {
+        shape.check_slots(ev.slots())?;
+        let values = pack_values(&shape, array)?;
+        let tiles = values
+            .par_iter()
+            .map(|v| Ok(ev.encode(v, level, scale)?))
+            .collect::<Result<Vec<_>>>()?;
+        Self::from_tiles(shape, tiles)
+    }
+
+    /// Encodes for multiplication into a ciphertext at `level`: at scale `q_level`, so that the
+    /// product, once rescaled, has exactly the ciphertext's scale. Errors: as
+    /// [`PlainTileTensor::encode`].
+    pub fn encode_for_mul(
+        ev: &B::Evaluator,
+        array: &ArrayD<f64>,
+        shape: TileShape,
+        level: Level,
+    ) -> Result<Self> {
+        let scale = prime_scale(ev.params(), level)?;
+        Self::encode(ev, array, shape, level, scale)
+    }
+
+    /// Decodes every tile and unpacks the logical array (client side).
+    pub fn decode(&self, client: &B::Client) -> Result<ArrayD<f64>> {
+        let values = self
+            .tiles
+            .par_iter()
+            .map(|pt| Ok(client.decode(pt)?))
+            .collect::<Result<Vec<_>>>()?;
+        unpack_values(&self.shape, &values)
+    }
+
+    /// A plaintext tensor from its tiles (row-major over the tile grid).
+    /// Errors: [`TileError::TileCountMismatch`], [`TileError::InconsistentTiles`].
+    pub fn from_tiles(shape: TileShape, tiles: Vec<B::Plaintext>) -> Result<Self> {
+        let (level, scale) = common_meta(&shape, &tiles)?;
+        Ok(PlainTileTensor {
+            shape,
+            tiles,
+            level,
+            scale,
+        })
+    }
+
+    /// The tile shape.
+    pub fn shape(&self) -> &TileShape {
+        &self.shape
+    }
+    /// The plaintexts, row-major over the tile grid.
+    pub fn tiles(&self) -> &[B::Plaintext] {
+        &self.tiles
+    }
+    /// The common level of the tiles.
+    pub fn level(&self) -> Level {
+        self.level
+    }
+    /// The common scale of the tiles.
+    pub fn scale(&self) -> Scale {
+        self.scale
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pack_then_unpack_is_the_identity() {
+        let shape = TileShape::parse("[5/2, 3~/2]").unwrap();
+        let a = ArrayD::from_shape_fn(IxDyn(&[5, 3]), |ix| (ix[0] * 10 + ix[1]) as f64);
+        let tiles = pack_values(&shape, &a).unwrap();
+        assert_eq!(tiles.len(), 6);
+        assert_eq!(unpack_values(&shape, &tiles).unwrap(), a);
+        let wrong = ArrayD::zeros(IxDyn(&[3, 5]));
+        assert!(matches!(
+            pack_values(&shape, &wrong),
+            Err(TileError::ArrayShapeMismatch { .. })
+        ));
+        assert!(matches!(
+            unpack_values(&shape, &tiles[..2]),
+            Err(TileError::TileCountMismatch { .. })
+        ));
+    }
+}
