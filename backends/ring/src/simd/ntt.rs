@@ -29,8 +29,9 @@ pub(crate) struct Twiddles {
 }
 
 /// The negacyclic NTT of one [`NttTable`] (prime `p < 2^50`, degree `N >= 16`) evaluated with
-/// AVX-512 IFMA: Harvey lazy butterflies on eight lanes with 52-bit Shoup products, the three
-/// small-stride stages fused in registers.
+/// AVX-512 IFMA: Harvey lazy butterflies on eight lanes with 52-bit Shoup products, stages of
+/// stride `>= 16` grouped two or three per pass over memory, the four stages of stride `<= 8`
+/// fused in registers per 16-word chunk.
 ///
 /// [`IfmaNtt::forward`] and [`IfmaNtt::inverse`] are bit-identical to [`NttTable::forward`] and
 /// [`NttTable::inverse`] of the table it was built from (same twiddle order: forward roots

@@ -16,12 +16,16 @@ pub(super) struct Consts {
     pub(super) p: __m512i,
     /// `2p` in every lane.
     pub(super) two_p: __m512i,
+    /// `4p` in every lane.
+    pub(super) four_p: __m512i,
     /// `2^52 - p`: adding `lo52(q * (2^52 - p))` subtracts `q * p` modulo `2^52`.
     pub(super) neg_p: __m512i,
     /// `2^52 - 1`.
     pub(super) mask52: __m512i,
     /// All zero.
     pub(super) zero: __m512i,
+    /// `floor(2^52 / p)`, for [`reduce52`].
+    pub(super) mu52: __m512i,
 }
 
 impl Consts {
@@ -31,10 +35,12 @@ impl Consts {
     pub(super) fn new(p: u64) -> Consts {
         Consts {
             p: splat(p),
-            two_p: splat(2 * p),
-            neg_p: splat((1u64 << 52) - p),
+            two_p: splat(p.wrapping_mul(2)),
+            four_p: splat(p.wrapping_mul(4)),
+            neg_p: splat((1u64 << 52).wrapping_sub(p)),
             mask52: splat(MASK52),
             zero: _mm512_setzero_si512(),
+            mu52: splat((1u64 << 52) / p.max(1)),
         }
     }
 }
@@ -88,37 +94,76 @@ pub(super) fn mul_shoup_lazy(c: &Consts, y: __m512i, w: __m512i, w_shoup: __m512
     _mm512_and_si512(r, c.mask52)
 }
 
-/// Harvey forward (Cooley-Tukey) butterfly on lazy values: `x, y < 4p` to
-/// `(u + v, u + 2p - v)` with `u = x mod 2p` and `v = y w mod p` lazily, both `< 4p`.
+/// Canonical `x mod p` for any `x < 2^52`: the quotient estimate `floor(x mu52 / 2^52)` is
+/// `floor(x / p)` or one less, so one conditional subtraction finishes.
+#[inline]
+#[target_feature(enable = "avx512f,avx512ifma")]
+pub(super) fn reduce52(c: &Consts, x: __m512i) -> __m512i {
+    let q = _mm512_madd52hi_epu64(c.zero, x, c.mu52);
+    let r = _mm512_and_si512(_mm512_madd52lo_epu64(x, q, c.neg_p), c.mask52);
+    csub(r, c.p)
+}
+
+/// Forward scheme: Harvey's, every stage reduces `x` below `2p`, values stay below `4p`.
+pub(super) const HARVEY: u8 = 0;
+/// Forward scheme for `8p <= 2^52`: stages of odd index reduce `x` below `4p`, the others do not
+/// reduce, values stay below `8p`.
+pub(super) const ALTERNATE: u8 = 1;
+/// Forward scheme for `(4 + 2 log2 N) p <= 2^52`: no stage reduces, values stay below that bound.
+pub(super) const LAZY: u8 = 2;
+
+/// The reduction of the `x` inputs of a stage in `scheme` (`odd`: the stage index, counted from
+/// 0, is odd): 0 none, 1 below `2p`, 2 below `4p`.
+#[inline(always)]
+pub(super) const fn reduction(scheme: u8, odd: bool) -> u8 {
+    match scheme {
+        HARVEY => 1,
+        ALTERNATE if odd => 2,
+        _ => 0,
+    }
+}
+
+/// Forward (Cooley-Tukey) butterfly `(u + v, u + 2p - v)` with `v = y w mod p` lazily (`< 2p`)
+/// and `u` the input `x` reduced as `red` says (see [`reduction`]): each output bound is the
+/// bound of `u` plus `2p`. `y` must be below `2^52`.
 #[inline]
 #[target_feature(enable = "avx512f,avx512ifma")]
 pub(super) fn fwd_butterfly(
     c: &Consts,
+    red: u8,
     x: __m512i,
     y: __m512i,
     w: __m512i,
     w_shoup: __m512i,
 ) -> (__m512i, __m512i) {
-    let u = csub(x, c.two_p);
+    let u = match red {
+        0 => x,
+        1 => csub(x, c.two_p),
+        _ => csub(x, c.four_p),
+    };
     let v = mul_shoup_lazy(c, y, w, w_shoup);
     let x2 = _mm512_add_epi64(u, v);
     let y2 = _mm512_sub_epi64(_mm512_add_epi64(u, c.two_p), v);
     (x2, y2)
 }
 
-/// Gentleman-Sande inverse butterfly on values `< 2p`: `((x + y) mod 2p, (x - y) w)` lazily,
-/// both outputs `< 2p`.
+/// Gentleman-Sande inverse butterfly on values below `k` (a multiple of `p`, `2k <= 2^52`):
+/// `(x + y, (x + k - y) w)`, the second output lazily below `2p`. With `skip` the first output
+/// is left below `2k`, otherwise it is reduced below `k`.
 #[inline]
 #[target_feature(enable = "avx512f,avx512ifma")]
 pub(super) fn inv_butterfly(
     c: &Consts,
+    skip: bool,
+    k: __m512i,
     x: __m512i,
     y: __m512i,
     w: __m512i,
     w_shoup: __m512i,
 ) -> (__m512i, __m512i) {
-    let x2 = csub(_mm512_add_epi64(x, y), c.two_p);
-    let d = _mm512_sub_epi64(_mm512_add_epi64(x, c.two_p), y);
+    let s = _mm512_add_epi64(x, y);
+    let x2 = if skip { s } else { csub(s, k) };
+    let d = _mm512_sub_epi64(_mm512_add_epi64(x, k), y);
     let y2 = mul_shoup_lazy(c, d, w, w_shoup);
     (x2, y2)
 }

@@ -42,8 +42,8 @@ impl Barrett {
         Barrett {
             c: Consts::new(params.modulus.value()),
             mu: splat(params.barrett),
-            shl: splat(u64::from(53 - params.bits)),
-            shr: splat(u64::from(params.bits - 1)),
+            shl: splat(u64::from(53u32.saturating_sub(params.bits))),
+            shr: splat(u64::from(params.bits.saturating_sub(1))),
         }
     }
 
