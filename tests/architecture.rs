@@ -2,6 +2,8 @@
 //! simulator, optimizer) depend on the backend contract only, never on a concrete backend, and the
 //! dependency graph between workspace crates has no cycle.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)] // a test file: failing loudly is the point
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::Command;
 

@@ -10,6 +10,9 @@ use crate::error::{RingError, RingResult};
 /// Largest modulus bit size the arithmetic accepts: lazy NTT butterflies need `4p < 2^64`.
 pub const MAX_MODULUS_BITS: u32 = 61;
 
+/// Slices shorter than this take the scalar path (the vector set-up would not pay off).
+const SIMD_MIN_LEN: usize = 64;
+
 /// An odd modulus `2 < p < 2^61` with its Barrett constants.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Modulus {
@@ -226,14 +229,38 @@ impl Modulus {
     }
 
     /// `a[i] = a[i] * b[i] mod p`. Same rules as [`Modulus::add_assign_slice`].
+    /// Uses the AVX-512 IFMA kernel when the CPU has it and `p < 2^50` (bit-identical results).
     pub fn mul_assign_slice(&self, a: &mut [u64], b: &[u64]) {
+        if a.len() >= SIMD_MIN_LEN && crate::simd::simd_enabled() {
+            if let Some(v) = crate::simd::IfmaModulus::new(self) {
+                v.mul_assign_slice(a, b);
+                return;
+            }
+        }
+        self.mul_assign_slice_scalar(a, b);
+    }
+
+    /// The portable scalar version of [`Modulus::mul_assign_slice`] (the reference path).
+    pub fn mul_assign_slice_scalar(&self, a: &mut [u64], b: &[u64]) {
         for (x, &y) in a.iter_mut().zip(b) {
             *x = self.mul(*x, y);
         }
     }
 
     /// `acc[i] = acc[i] + a[i] * b[i] mod p`. Slices of equal length, values `< p`.
+    /// Uses the AVX-512 IFMA kernel when the CPU has it and `p < 2^50` (bit-identical results).
     pub fn mul_add_assign_slice(&self, acc: &mut [u64], a: &[u64], b: &[u64]) {
+        if acc.len() >= SIMD_MIN_LEN && crate::simd::simd_enabled() {
+            if let Some(v) = crate::simd::IfmaModulus::new(self) {
+                v.mul_add_assign_slice(acc, a, b);
+                return;
+            }
+        }
+        self.mul_add_assign_slice_scalar(acc, a, b);
+    }
+
+    /// The portable scalar version of [`Modulus::mul_add_assign_slice`] (the reference path).
+    pub fn mul_add_assign_slice_scalar(&self, acc: &mut [u64], a: &[u64], b: &[u64]) {
         for ((z, &x), &y) in acc.iter_mut().zip(a).zip(b) {
             // z + x*y < p + p^2 < 2^123: one Barrett reduction.
             *z = self.reduce_u128(*z as u128 + x as u128 * y as u128);
@@ -241,7 +268,19 @@ impl Modulus {
     }
 
     /// `a[i] = a[i] * c mod p` for a constant `c < p` (Shoup product).
+    /// Uses the AVX-512 IFMA kernel when the CPU has it and `p < 2^50` (bit-identical results).
     pub fn mul_scalar_assign_slice(&self, a: &mut [u64], c: u64) {
+        if a.len() >= SIMD_MIN_LEN && crate::simd::simd_enabled() {
+            if let Some(v) = crate::simd::IfmaModulus::new(self) {
+                v.mul_scalar_shoup_assign_slice(a, c);
+                return;
+            }
+        }
+        self.mul_scalar_assign_slice_scalar(a, c);
+    }
+
+    /// The portable scalar version of [`Modulus::mul_scalar_assign_slice`] (the reference path).
+    pub fn mul_scalar_assign_slice_scalar(&self, a: &mut [u64], c: u64) {
         let c_shoup = self.shoup(c);
         for x in a.iter_mut() {
             *x = self.mul_shoup(*x, c, c_shoup);

@@ -43,6 +43,8 @@ pub struct NttTable {
     /// `psi^-bitrev(1) * N^-1` for the merged last inverse stage.
     last_inv: u64,
     last_inv_shoup: u64,
+    /// The AVX-512 IFMA transform, when the CPU has it, `p < 2^50` and SIMD is enabled.
+    ifma: Option<crate::simd::IfmaNtt>,
 }
 
 /// Checks that `n` is a power of two within [`MIN_DEGREE`]..=[`MAX_DEGREE`].
@@ -131,7 +133,8 @@ impl NttTable {
         let roots_shoup = roots.iter().map(|&w| modulus.shoup(w)).collect();
         let inv_roots_shoup = inv_roots.iter().map(|&w| modulus.shoup(w)).collect();
         let last_inv = modulus.mul(inv_roots[1], n_inv);
-        Ok(NttTable {
+        let mut table = NttTable {
+            ifma: None,
             modulus,
             n,
             log_n,
@@ -144,7 +147,16 @@ impl NttTable {
             n_inv_shoup: modulus.shoup(n_inv),
             last_inv,
             last_inv_shoup: modulus.shoup(last_inv),
-        })
+        };
+        if crate::simd::simd_enabled() {
+            table.ifma = crate::simd::IfmaNtt::new(&table);
+        }
+        Ok(table)
+    }
+
+    /// Whether [`NttTable::forward`] and [`NttTable::inverse`] run the AVX-512 IFMA kernels.
+    pub fn uses_simd(&self) -> bool {
+        self.ifma.is_some()
     }
 
     /// The ring degree `N`.
@@ -167,7 +179,16 @@ impl NttTable {
 
     /// Forward transform in place: coefficients (`< p`) to evaluations (`< p`) in bit-reversed
     /// order. `a` must hold exactly `N` values; a slice of another length is left unchanged.
+    /// Runs the AVX-512 IFMA kernel when available (bit-identical to [`NttTable::forward_scalar`]).
     pub fn forward(&self, a: &mut [u64]) {
+        match &self.ifma {
+            Some(v) => v.forward(a),
+            None => self.forward_scalar(a),
+        }
+    }
+
+    /// The portable scalar forward transform (the reference path of [`NttTable::forward`]).
+    pub fn forward_scalar(&self, a: &mut [u64]) {
         if a.len() != self.n {
             return;
         }
@@ -234,7 +255,16 @@ impl NttTable {
 
     /// Inverse transform in place: exact inverse of [`NttTable::forward`], inputs `< 2p`,
     /// outputs `< p`. `a.len()` must be `N` (otherwise nothing is done).
+    /// Runs the AVX-512 IFMA kernel when available (bit-identical to [`NttTable::inverse_scalar`]).
     pub fn inverse(&self, a: &mut [u64]) {
+        match &self.ifma {
+            Some(v) => v.inverse(a),
+            None => self.inverse_scalar(a),
+        }
+    }
+
+    /// The portable scalar inverse transform (the reference path of [`NttTable::inverse`]).
+    pub fn inverse_scalar(&self, a: &mut [u64]) {
         if a.len() != self.n {
             return;
         }
@@ -403,6 +433,22 @@ mod tests {
 
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(24))]
+        #[test]
+        fn dispatched_paths_equal_the_scalar_reference(bits in prop::sample::select(vec![30u32, 40, 49, 50, 60]), log_n in 4u32..13, seed in any::<u64>()) {
+            let n = 1usize << log_n;
+            let t = table(bits, n, 0);
+            let p = t.modulus().value();
+            let a = random_poly(seed, n, p);
+            let (mut x, mut y) = (a.clone(), a.clone());
+            t.forward(&mut x);
+            t.forward_scalar(&mut y);
+            prop_assert_eq!(&x, &y);
+            t.inverse(&mut x);
+            t.inverse_scalar(&mut y);
+            prop_assert_eq!(&x, &y);
+            prop_assert_eq!(x, a);
+        }
+
         #[test]
         fn round_trip(bits in prop::sample::select(vec![20u32, 30, 50, 60, 61]), log_n in 1u32..11, idx in 0usize..3, seed in any::<u64>()) {
             let n = 1usize << log_n;

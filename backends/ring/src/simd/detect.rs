@@ -20,3 +20,14 @@ pub fn ifma_available() -> bool {
         false
     }
 }
+
+/// `true` when the library's default paths should use the vector kernels: the CPU supports them
+/// ([`ifma_available`]) and the environment variable `HETILE_NO_SIMD` is unset, empty or `0`
+/// (set it to compare against, or to debug, the portable scalar paths). Read once and cached.
+pub fn simd_enabled() -> bool {
+    static ENABLED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *ENABLED.get_or_init(|| {
+        let off = std::env::var("HETILE_NO_SIMD").is_ok_and(|v| !v.is_empty() && v != "0");
+        ifma_available() && !off
+    })
+}

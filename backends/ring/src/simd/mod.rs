@@ -39,6 +39,6 @@ mod x86_small;
 #[cfg(test)]
 mod tests;
 
-pub use detect::ifma_available;
+pub use detect::{ifma_available, simd_enabled};
 pub use ntt::{IfmaNtt, IFMA_MAX_MODULUS_BITS, IFMA_MIN_DEGREE};
 pub use pointwise::IfmaModulus;

@@ -62,7 +62,7 @@ impl IfmaModulus {
             unsafe { super::x86_pointwise::mul_assign(self.params(), a, b) };
             return;
         }
-        self.modulus.mul_assign_slice(a, b);
+        self.modulus.mul_assign_slice_scalar(a, b);
     }
 
     /// `acc[i] = acc[i] + a[i] * b[i] mod p`, identical to [`Modulus::mul_add_assign_slice`]
@@ -74,7 +74,7 @@ impl IfmaModulus {
             unsafe { super::x86_pointwise::mul_add_assign(self.params(), acc, a, b) };
             return;
         }
-        self.modulus.mul_add_assign_slice(acc, a, b);
+        self.modulus.mul_add_assign_slice_scalar(acc, a, b);
     }
 
     /// `a[i] = a[i] * c mod p` by a 52-bit Shoup product, identical to
@@ -87,7 +87,7 @@ impl IfmaModulus {
             unsafe { super::x86_pointwise::mul_scalar_assign(self.params(), a, c) };
             return;
         }
-        self.modulus.mul_scalar_assign_slice(a, c);
+        self.modulus.mul_scalar_assign_slice_scalar(a, c);
     }
 
     /// The kernel parameters.

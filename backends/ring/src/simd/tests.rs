@@ -90,12 +90,12 @@ fn scalar_model_matches_table() {
         let p = t.modulus().value();
         let a = random_values(u64::from(bits * 100 + log_n), n, 4 * p);
         let (mut x, mut y) = (a.clone(), a.clone());
-        t.forward(&mut x);
+        t.forward_scalar(&mut x);
         f.forward_scalar(&mut y);
         assert_eq!(x, y, "forward bits={bits} n=2^{log_n}");
         let b = random_values(u64::from(bits * 7 + log_n), n, 2 * p);
         let (mut x, mut y) = (b.clone(), b.clone());
-        t.inverse(&mut x);
+        t.inverse_scalar(&mut x);
         f.inverse_scalar(&mut y);
         assert_eq!(x, y, "inverse bits={bits} n=2^{log_n}");
     }
@@ -118,14 +118,14 @@ fn vector_ntt_is_bit_identical_to_table() {
             for bound in [p, 4 * p] {
                 let a = random_values(seed, n, bound);
                 let (mut x, mut y) = (a.clone(), a);
-                t.forward(&mut x);
+                t.forward_scalar(&mut x);
                 f.forward(&mut y);
                 assert_eq!(x, y, "forward bits={bits} n=2^{log_n} p={p} bound={bound}");
             }
             for bound in [p, 2 * p] {
                 let a = random_values(seed ^ 0xABCD, n, bound);
                 let (mut x, mut y) = (a.clone(), a);
-                t.inverse(&mut x);
+                t.inverse_scalar(&mut x);
                 f.inverse(&mut y);
                 assert_eq!(x, y, "inverse bits={bits} n=2^{log_n} p={p} bound={bound}");
             }
@@ -198,16 +198,16 @@ fn pointwise_edges_match_scalar() {
         let b = random_values(5, len, p);
         let z = vec![p - 1; len];
         let (mut x, mut y) = (a.clone(), a.clone());
-        m.mul_assign_slice(&mut x, &b);
+        m.mul_assign_slice_scalar(&mut x, &b);
         k.mul_assign_slice(&mut y, &b);
         assert_eq!(x, y);
         let (mut x, mut y) = (z.clone(), z.clone());
-        m.mul_add_assign_slice(&mut x, &a, &b);
+        m.mul_add_assign_slice_scalar(&mut x, &a, &b);
         k.mul_add_assign_slice(&mut y, &a, &b);
         assert_eq!(x, y);
         for c in [0, 1, p - 1] {
             let (mut x, mut y) = (b.clone(), b.clone());
-            m.mul_scalar_assign_slice(&mut x, c);
+            m.mul_scalar_assign_slice_scalar(&mut x, c);
             k.mul_scalar_shoup_assign_slice(&mut y, c);
             assert_eq!(x, y);
         }
@@ -251,16 +251,16 @@ proptest! {
         b.extend(std::iter::repeat_n(1, extra));
         let z: Vec<u64> = v.iter().map(|t| t.2).collect();
         let (mut x, mut y) = (a.clone(), a.clone());
-        m.mul_assign_slice(&mut x, &b);
+        m.mul_assign_slice_scalar(&mut x, &b);
         k.mul_assign_slice(&mut y, &b);
         prop_assert_eq!(&x, &y);
         let (mut x, mut y) = (z.clone(), z.clone());
-        m.mul_add_assign_slice(&mut x, &a, &b);
+        m.mul_add_assign_slice_scalar(&mut x, &a, &b);
         k.mul_add_assign_slice(&mut y, &a, &b);
         prop_assert_eq!(&x, &y);
         for c in [c % p, c] {
             let (mut x, mut y) = (a.clone(), a.clone());
-            m.mul_scalar_assign_slice(&mut x, c);
+            m.mul_scalar_assign_slice_scalar(&mut x, c);
             k.mul_scalar_shoup_assign_slice(&mut y, c);
             prop_assert_eq!(&x, &y);
         }

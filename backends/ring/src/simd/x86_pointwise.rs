@@ -82,11 +82,11 @@ pub(super) fn mul_assign(params: Params, a: &mut [u64], b: &[u64]) {
             // SAFETY: as above.
             unsafe { store(ap.add(i), br.reduce(hi, lo)) };
         } else {
-            m.mul_assign_slice(&mut a[i..i + 8], &b[i..i + 8]);
+            m.mul_assign_slice_scalar(&mut a[i..i + 8], &b[i..i + 8]);
         }
         i += 8;
     }
-    m.mul_assign_slice(&mut a[vlen..], &b[vlen..]);
+    m.mul_assign_slice_scalar(&mut a[vlen..], &b[vlen..]);
 }
 
 /// `acc[i] = acc[i] + a[i] * b[i] mod p` over the common length.
@@ -113,11 +113,11 @@ pub(super) fn mul_add_assign(params: Params, acc: &mut [u64], a: &[u64], b: &[u6
             // SAFETY: as above.
             unsafe { store(zp.add(i), br.reduce(hi, lo)) };
         } else {
-            m.mul_add_assign_slice(&mut acc[i..i + 8], &a[i..i + 8], &b[i..i + 8]);
+            m.mul_add_assign_slice_scalar(&mut acc[i..i + 8], &a[i..i + 8], &b[i..i + 8]);
         }
         i += 8;
     }
-    m.mul_add_assign_slice(&mut acc[vlen..], &a[vlen..], &b[vlen..]);
+    m.mul_add_assign_slice_scalar(&mut acc[vlen..], &a[vlen..], &b[vlen..]);
 }
 
 /// `a[i] = a[i] * c mod p` for `c < p` (callers check it), by 52-bit Shoup products.
@@ -126,7 +126,7 @@ pub(super) fn mul_scalar_assign(params: Params, a: &mut [u64], c: u64) {
     let m = params.modulus;
     let p = m.value();
     if c >= p {
-        m.mul_scalar_assign_slice(a, c);
+        m.mul_scalar_assign_slice_scalar(a, c);
         return;
     }
     let k = Consts::new(p);
@@ -144,9 +144,9 @@ pub(super) fn mul_scalar_assign(params: Params, a: &mut [u64], c: u64) {
             // SAFETY: as above.
             unsafe { store(ap.add(i), r) };
         } else {
-            m.mul_scalar_assign_slice(&mut a[i..i + 8], c);
+            m.mul_scalar_assign_slice_scalar(&mut a[i..i + 8], c);
         }
         i += 8;
     }
-    m.mul_scalar_assign_slice(&mut a[vlen..], c);
+    m.mul_scalar_assign_slice_scalar(&mut a[vlen..], c);
 }
