@@ -1,6 +1,7 @@
 //! Subcommands of the `hetile` CLI.
 
 mod bench;
+mod fuzz;
 mod params;
 
 use clap::{Parser, Subcommand};
@@ -20,6 +21,8 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Print a parameter set and its security verdict (non-zero exit when insecure).
     Params(params::ParamsArgs),
+    /// Fuzz every deserializer of the native backend with random and mutated blobs.
+    Fuzz(fuzz::FuzzArgs),
 }
 
 /// A CLI failure: the message and the process exit code.
@@ -67,5 +70,6 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
     match cli.command {
         Command::Bench(a) => bench::run(a),
         Command::Params(a) => params::run(a),
+        Command::Fuzz(a) => fuzz::run(a),
     }
 }

@@ -8,6 +8,8 @@ use crate::evaluator::CkksEvaluator;
 use crate::keys::{
     gaussian_ntt, relinearization_key, EvaluationKeys, GaloisKey, PublicKey, SecretKey, Wiped,
 };
+use crate::sanitize::SharingState;
+use crate::serial::PublicContext;
 use crate::types::{Ciphertext, Plaintext};
 use crate::{CkksBackend, RingResultExt};
 use hetile_backend::{Client, Complex, Error, KeyRequirements, Level, Params, Result, Scale};
@@ -17,17 +19,19 @@ use hetile_ring::sampling::Sampler;
 use std::collections::btree_map::Entry;
 use std::fmt;
 use std::sync::{Arc, Mutex};
-use zeroize::Zeroize;
+use zeroize::{Zeroize, Zeroizing};
 
 /// The CKKS client: owns the secret key (never leaves this struct), the public key and the
 /// evaluation keys it generated, and a ChaCha20 sampler for encryption noise.
 pub struct CkksClient {
-    ctx: Arc<CkksContext>,
+    pub(crate) ctx: Arc<CkksContext>,
     sk: SecretKey,
     pk: PublicKey,
     eval_keys: Arc<EvaluationKeys>,
     requirements: KeyRequirements,
     sampler: Mutex<Sampler>,
+    /// Policy and count of decryptions meant to be shared (see `sanitize`).
+    pub(crate) sharing: Mutex<SharingState>,
 }
 
 impl fmt::Debug for CkksClient {
@@ -61,7 +65,62 @@ impl CkksClient {
             eval_keys,
             requirements: keys.clone(),
             sampler: Mutex::new(sampler),
+            sharing: Mutex::new(SharingState::default()),
         })
+    }
+
+    /// The public context to hand to a server: parameters, key requirements, public key and
+    /// evaluation keys (never the secret key).
+    pub fn public_context(&self) -> PublicContext {
+        PublicContext::from_parts(
+            Arc::clone(&self.ctx),
+            self.requirements.clone(),
+            self.pk.clone(),
+            Arc::clone(&self.eval_keys),
+        )
+    }
+
+    /// Exports the secret key **unprotected** (its coefficients in the clear, in the envelope
+    /// format of [`crate::serial`], kind `SecretKey`). Whoever reads these bytes can decrypt
+    /// everything encrypted to this client: store them encrypted or not at all. The buffer is
+    /// wiped when dropped.
+    ///
+    /// Errors: [`Error::Internal`] for a corrupted key.
+    pub fn export_secret_key_unprotected(&self) -> Result<Zeroizing<Vec<u8>>> {
+        crate::serial::export_secret_key(&self.ctx, &self.sk)
+    }
+
+    /// Rebuilds a client from its public context and the bytes of
+    /// [`CkksClient::export_secret_key_unprotected`]. The secret is checked against the public
+    /// key (`b + a*s` must be a small error), so a key of another client is refused. The new
+    /// client has a fresh sampler and a fresh sharing budget.
+    ///
+    /// Errors: [`Error::ContextMismatch`] for a key of other parameters or of another public key;
+    /// [`Error::Serialization`] for malformed bytes; [`Error::Internal`] without OS entropy.
+    pub fn from_secret_key_bytes(public: &PublicContext, bytes: &[u8]) -> Result<CkksClient> {
+        let ctx = Arc::clone(public.context());
+        let sk = crate::serial::import_secret_key(&ctx, bytes)?;
+        check_key_pair(&ctx, &sk, public.public_key())?;
+        let sampler = Sampler::from_os_entropy().map_err(|e| Error::Internal {
+            backend: crate::NAME,
+            reason: format!("no OS entropy: {e}"),
+        })?;
+        Ok(CkksClient {
+            ctx,
+            sk,
+            pk: public.public_key().clone(),
+            eval_keys: Arc::clone(public.evaluation_keys()),
+            requirements: public.key_requirements().clone(),
+            sampler: Mutex::new(sampler),
+            sharing: Mutex::new(SharingState::default()),
+        })
+    }
+
+    /// Address and byte length of the secret key's buffer, for wipe-on-drop tests only (see
+    /// [`SecretKey::storage_for_wipe_tests`]).
+    #[doc(hidden)]
+    pub fn secret_storage_for_wipe_tests(&self) -> (usize, usize) {
+        self.sk.storage_for_wipe_tests()
     }
 
     /// The context (chain, encoder, tables).
@@ -79,7 +138,10 @@ impl CkksClient {
         &self.eval_keys
     }
 
-    fn with_sampler_locked<T>(&self, f: impl FnOnce(&mut Sampler) -> Result<T>) -> Result<T> {
+    pub(crate) fn with_sampler_locked<T>(
+        &self,
+        f: impl FnOnce(&mut Sampler) -> Result<T>,
+    ) -> Result<T> {
         let mut guard = self.sampler.lock().map_err(|_| Error::Internal {
             backend: crate::NAME,
             reason: "the sampler lock is poisoned".into(),
@@ -91,6 +153,24 @@ impl CkksClient {
     fn secret_at(&self, level: Level) -> Wiped {
         Wiped(self.sk.poly().select_limbs(0..level.0 + 1))
     }
+}
+
+/// Checks that `b + a*s` is an error polynomial of Gaussian size (the key pair belongs together).
+fn check_key_pair(ctx: &CkksContext, sk: &SecretKey, pk: &PublicKey) -> Result<()> {
+    let ring = ctx.ring();
+    let s = Wiped(sk.poly().select_limbs(0..pk.a.num_limbs()));
+    let mut e = Wiped(pk.a.clone());
+    e.0.mul_assign(ring, &s.0).ring()?;
+    e.0.add_assign(ring, &pk.b).ring()?;
+    e.0.to_coeff(ring);
+    let q = ctx.modulus(e.0.moduli()[0]).value();
+    let bound = hetile_ring::sampling::GAUSSIAN_BOUND as u64;
+    if e.0.limb(0).iter().any(|&v| v > bound && v < q - bound) {
+        return Err(crate::serial::key_mismatch(
+            "the secret key does not belong to this public key",
+        ));
+    }
+    Ok(())
 }
 
 /// Generates the relinearization key and the Galois keys of exactly the normalized rotation steps
@@ -224,7 +304,10 @@ impl Client<CkksBackend> for CkksClient {
         })
     }
 
-    /// `m = c0 + c1*s` over the ciphertext's level.
+    /// `m = c0 + c1*s` over the ciphertext's level. The result holds `m + e`, which with the
+    /// ciphertext reveals a linear equation in the secret key (Li-Micciancio 2021): it must stay
+    /// with the key owner. Results to be shown to anyone else go through
+    /// [`CkksClient::decrypt_for_sharing`].
     fn decrypt(&self, ct: &Ciphertext) -> Result<Plaintext> {
         check_ciphertext(&self.ctx, ct)?;
         let ring = self.ctx.ring();

@@ -55,9 +55,10 @@ fn encode_unchecked(
 /// Decodes all slots of a plaintext (exact centered CRT lift, then the special FFT).
 pub(crate) fn decode_complex(ctx: &CkksContext, pt: &Plaintext) -> Result<Vec<Complex>> {
     check_plaintext(ctx, pt)?;
-    let mut poly = pt.poly.clone();
-    poly.to_coeff(ctx.ring());
-    let coeffs = crt_lift_centered(ctx.ring(), &poly)?;
+    // Temporaries hold `m + e` of a decryption: wiped on drop.
+    let mut poly = crate::keys::Wiped(pt.poly.clone());
+    poly.0.to_coeff(ctx.ring());
+    let coeffs = zeroize::Zeroizing::new(crt_lift_centered(ctx.ring(), &poly.0)?);
     ctx.encoder().coeffs_to_slots(&coeffs, pt.scale.value())
 }
 
@@ -249,7 +250,14 @@ mod tests {
         let perm = automorphism_permutation(c.ring().ntt(0), galois_element_conjugate(n)).unwrap();
         let mut out = RnsPoly::zero(c.ring(), pt.poly.moduli(), Representation::Ntt);
         pt.poly.automorphism_ntt(&perm, &mut out).unwrap();
-        let got = decode_complex(&c, &Plaintext { poly: out, ..pt }).unwrap();
+        let got = decode_complex(
+            &c,
+            &Plaintext {
+                poly: out,
+                ..pt.clone()
+            },
+        )
+        .unwrap();
         let want: Vec<Complex> = v.iter().map(|z| Complex::new(z.re, -z.im)).collect();
         assert!(max_err(&got, &want) < 1e-9);
     }

@@ -12,7 +12,19 @@ use std::fmt;
 use zeroize::{Zeroize, Zeroizing};
 
 /// The secret key `s`, in NTT form over all primes `Q_L ∪ P`. Zeroized on drop; its `Debug`
-/// output is redacted and it cannot be serialized.
+/// output is redacted and it cannot be serialized: it implements neither `serde::Serialize` nor
+/// `Clone`, and the only export is the explicitly named
+/// [`CkksClient::export_secret_key_unprotected`](crate::CkksClient::export_secret_key_unprotected).
+///
+/// ```compile_fail,E0277
+/// fn needs_serialize<T: serde::Serialize>() {}
+/// needs_serialize::<hetile_ckks::SecretKey>();
+/// ```
+///
+/// ```compile_fail,E0277
+/// fn needs_clone<T: Clone>() {}
+/// needs_clone::<hetile_ckks::SecretKey>();
+/// ```
 pub struct SecretKey {
     poly: RnsPoly,
 }
@@ -50,6 +62,53 @@ impl SecretKey {
     /// The secret in NTT form over `Q_L ∪ P`.
     pub(crate) fn poly(&self) -> &RnsPoly {
         &self.poly
+    }
+
+    /// A secret from its coefficients (each in `{-1, 0, 1}`, `N` of them).
+    ///
+    /// Errors: a wrong length or a coefficient the ring refuses.
+    pub(crate) fn from_coefficients(ctx: &CkksContext, coeffs: &[i64]) -> Result<SecretKey> {
+        if coeffs.len() != ctx.ring().degree() || coeffs.iter().any(|c| !(-1..=1).contains(c)) {
+            return Err(Error::Serialization {
+                reason: "a secret key needs N coefficients in {-1, 0, 1}".into(),
+            });
+        }
+        let mut poly = RnsPoly::from_signed(ctx.ring(), ctx.full_qp_basis(), coeffs).ring()?;
+        poly.to_ntt(ctx.ring());
+        Ok(SecretKey { poly })
+    }
+
+    /// The coefficients of the secret in `{-1, 0, 1}` (wiped when dropped).
+    ///
+    /// Errors: [`Error::Internal`] if a coefficient is not ternary (a corrupted key).
+    pub(crate) fn ternary_coefficients(&self, ctx: &CkksContext) -> Result<Zeroizing<Vec<i64>>> {
+        let mut limb = Wiped(self.poly.select_limbs(0..1));
+        limb.0.to_coeff(ctx.ring());
+        let q = ctx.modulus(self.poly.moduli()[0]).value();
+        let mut out = Zeroizing::new(Vec::with_capacity(limb.0.degree()));
+        for &v in limb.0.limb(0) {
+            out.push(match v {
+                0 => 0,
+                1 => 1,
+                v if v == q - 1 => -1,
+                _ => {
+                    return Err(Error::Internal {
+                        backend: crate::NAME,
+                        reason: "the secret key is not ternary".into(),
+                    })
+                }
+            });
+        }
+        Ok(out)
+    }
+
+    /// Address and byte length of the heap buffer holding the secret's residues. Only for tests
+    /// that check, in a custom allocator, that the buffer is zero when it is freed; the address
+    /// gives no access to the secret.
+    #[doc(hidden)]
+    pub fn storage_for_wipe_tests(&self) -> (usize, usize) {
+        let s = self.poly.as_slice();
+        (s.as_ptr() as usize, std::mem::size_of_val(s))
     }
 }
 

@@ -6,6 +6,10 @@
 //!   decryption, decoding.
 //! - [`CkksEvaluator`] holds the parameters, the precomputed [`CkksContext`] and the public
 //!   evaluation keys only.
+//! - [`serial`]: versioned, validated binary serialization of every public object, and the
+//!   [`PublicContext`] a server loads (it can evaluate, never decrypt); [`serial::fuzz`] is the
+//!   blob generator shared by the fuzz test and `hetile fuzz`.
+//! - [`sanitize`]: decryption meant to be shared (IND-CPA-D noise flooding with a per-key budget).
 //! - Slots follow the canonical embedding ([`encoder`]): rotation by `k` is the automorphism
 //!   `X -> X^(5^k mod 2N)`, conjugation `X -> X^(2N-1)`.
 //!
@@ -20,12 +24,16 @@ mod evaluator;
 mod keys;
 mod keyswitch;
 mod rotation;
+pub mod sanitize;
+pub mod serial;
 mod types;
 
 pub use client::CkksClient;
 pub use context::CkksContext;
 pub use evaluator::CkksEvaluator;
 pub use keys::{EvaluationKeys, GaloisKey, PublicKey, SecretKey, SwitchingKey};
+pub use sanitize::{ErrorBound, SharingPolicy};
+pub use serial::{ParamsBytes, PublicContext};
 pub use types::{Ciphertext, Plaintext};
 
 use hetile_backend::{Backend, Error};

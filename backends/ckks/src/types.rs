@@ -4,7 +4,7 @@ use hetile_backend::{Level, Meta, Scale};
 use hetile_ring::rns::RnsPoly;
 use std::fmt;
 
-/// An encoded plaintext: a polynomial in NTT form over `Q_level = q_0..q_level`, its level, exact
+/// An encoded plaintext (wiped on drop): a polynomial in NTT form over `Q_level = q_0..q_level`, its level, exact
 /// scale and the fingerprint of the parameters it was encoded under.
 #[derive(Clone, PartialEq)]
 pub struct Plaintext {
@@ -12,6 +12,14 @@ pub struct Plaintext {
     pub(crate) level: Level,
     pub(crate) scale: Scale,
     pub(crate) context: u64,
+}
+
+/// A decrypted plaintext holds `m + e`, from which the error (and with the ciphertext, the
+/// secret) can be computed: every plaintext is wiped when dropped.
+impl Drop for Plaintext {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.poly);
+    }
 }
 
 impl Plaintext {
