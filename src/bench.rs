@@ -38,7 +38,8 @@ pub struct OpStats {
 }
 
 impl OpStats {
-    fn from_seconds(mut ts: Vec<f64>) -> OpStats {
+    /// Statistics of a set of timings given in seconds.
+    pub fn from_seconds(mut ts: Vec<f64>) -> OpStats {
         ts.sort_by(f64::total_cmp);
         let n = ts.len();
         let median = if n == 0 {

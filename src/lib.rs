@@ -3,6 +3,7 @@
 //! This facade re-exports the workspace crates; `hetile::prelude` brings the everyday names.
 
 pub mod bench;
+pub mod bench_matvec;
 
 pub use hetile_backend as backend;
 pub use hetile_ckks as ckks;
