@@ -1,0 +1,368 @@
+//! How activations are packed: the batch is the last tile dimension, and the per-sample
+//! features (flattened in ONNX channel-height-width order) live in one of the first two.
+//!
+//! With a packing tile `[t0, t1, t2]` (`t0 t1 t2` = slot count) and a batch of `B` samples:
+//! - columns form `[F/t0, */t1, B/t2]` (logical `[F, 1, B]`): what the client sends to a model
+//!   that starts with a linear layer; a dense layer on it sums over dimension 0 and yields
+//! - rows form `[*/t0, F/t1, B/t2]` (logical `[1, F, B]`), clean and replicated; a dense layer
+//!   on it sums over dimension 1 and yields
+//! - the garbage form `[F/t0, 1?/t1, B/t2]` (logical `[F, 1, B]`), which a following dense
+//!   layer first turns into the columns form (one mask level, `log2 t1` rotations per tile).
+//! - patches form `[K/t0, F/t1, B/t2]` (logical `[K, F, B]`): image-to-column input of a
+//!   first convolution (see [`crate::layers::Conv2d::im2col`]). (A first convolution with a
+//!   single output feature, `F = 1`, would be read as the garbage form; it is not supported.)
+
+use crate::error::{LayerError, Result};
+use hetile_backend::Backend;
+use hetile_tiles::{
+    plan, BinaryOp, OpPlan, Operand, PlainTileTensor, TileDim, TileShape, TileTensor,
+};
+use ndarray::{Array1, Array2, ArrayD, IxDyn};
+
+/// The packing of a model run: the tile `[t0, t1, t2]`; `t2` is the number of samples per
+/// ciphertext along the batch dimension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Packing {
+    tile: [usize; 3],
+}
+
+impl Packing {
+    /// A packing with tile `[t0, t1, t2]`.
+    /// Errors: [`LayerError::InvalidParameter`] unless every entry is a power of two.
+    pub fn new(tile: [usize; 3]) -> Result<Packing> {
+        if tile.iter().all(|t| t.is_power_of_two()) {
+            Ok(Packing { tile })
+        } else {
+            Err(LayerError::InvalidParameter {
+                layer: "packing",
+                reason: format!("tile {tile:?} entries must be powers of two"),
+            })
+        }
+    }
+    /// The tile.
+    pub fn tile(&self) -> [usize; 3] {
+        self.tile
+    }
+    /// Slots per ciphertext (`t0 t1 t2`).
+    pub fn slots(&self) -> usize {
+        self.tile.iter().product()
+    }
+    /// The columns form `[F/t0, */t1, B/t2]`.
+    pub fn columns(&self, features: usize, batch: usize) -> Result<TileShape> {
+        let [t0, t1, t2] = self.tile;
+        Ok(TileShape::new(vec![
+            TileDim::new(features, t0),
+            TileDim::replicated(t1),
+            TileDim::new(batch, t2),
+        ])?)
+    }
+    /// The patches form `[K/t0, F/t1, B/t2]`.
+    pub fn patches(&self, k: usize, features: usize, batch: usize) -> Result<TileShape> {
+        let [t0, t1, t2] = self.tile;
+        Ok(TileShape::new(vec![
+            TileDim::new(k, t0),
+            TileDim::new(features, t1),
+            TileDim::new(batch, t2),
+        ])?)
+    }
+}
+
+/// Where the features of a packed activation live.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Form {
+    /// Features on dimension 0, dimension 1 replicated (or `1/1`).
+    Columns,
+    /// Features on dimension 1, dimension 0 replicated (or `1/1`).
+    Rows,
+    /// Features on dimension 0, dimension 1 of size 1 but not replicated.
+    Garbage,
+    /// Image-to-column patches `[K, F, B]`.
+    Patches,
+}
+
+fn layout_err(layer: &'static str, shape: &TileShape, reason: &str) -> LayerError {
+    LayerError::Layout {
+        layer,
+        shape: shape.to_string(),
+        reason: reason.to_string(),
+    }
+}
+
+/// The form of a packed activation and its feature count.
+/// Errors: [`LayerError::Layout`] unless the shape has rank 3.
+pub fn classify(layer: &'static str, shape: &TileShape) -> Result<(Form, usize)> {
+    let dims = shape.dims();
+    if dims.len() != 3 {
+        return Err(layout_err(layer, shape, "activations have rank 3"));
+    }
+    let (d0, d1) = (dims[0], dims[1]);
+    Ok(if d1.is_broadcastable() {
+        (Form::Columns, d0.size())
+    } else if d0.is_broadcastable() {
+        (Form::Rows, d1.size())
+    } else if d1.size() == 1 {
+        (Form::Garbage, d0.size())
+    } else {
+        (Form::Patches, d1.size())
+    })
+}
+
+/// The batch size held by a packed activation (dimension 2).
+pub(crate) fn batch_of(shape: &TileShape) -> usize {
+    shape.dims().get(2).map_or(1, TileDim::size)
+}
+
+/// The tile `[t0, t1, t2]` of a rank-3 shape.
+pub(crate) fn tile_of(shape: &TileShape) -> [usize; 3] {
+    let t = shape.tile_dims();
+    [
+        t.first().copied().unwrap_or(1),
+        t.get(1).copied().unwrap_or(1),
+        t.get(2).copied().unwrap_or(1),
+    ]
+}
+
+/// The shape of the weights multiplying an input of `shape` (form rows or columns) for an
+/// `out x F` matrix, and the dimension summed.
+fn weight_shape(layer: &'static str, shape: &TileShape, out: usize) -> Result<(TileShape, usize)> {
+    let [t0, t1, t2] = tile_of(shape);
+    let (form, f) = classify(layer, shape)?;
+    Ok(match form {
+        Form::Rows => (
+            TileShape::new(vec![
+                TileDim::new(out, t0),
+                TileDim::new(f, t1),
+                TileDim::replicated(t2),
+            ])?,
+            1,
+        ),
+        Form::Columns => (
+            TileShape::new(vec![
+                TileDim::new(f, t0),
+                TileDim::new(out, t1),
+                TileDim::replicated(t2),
+            ])?,
+            0,
+        ),
+        _ => {
+            return Err(layout_err(
+                layer,
+                shape,
+                "expected the rows or columns form",
+            ))
+        }
+    })
+}
+
+/// The matrix arranged as the weights of [`weight_shape`]: `[out, F, 1]` for rows, `[F, out, 1]`
+/// for columns.
+fn arrange_weights(form: Form, m: &Array2<f64>) -> ArrayD<f64> {
+    let a = if form == Form::Rows {
+        m.clone()
+    } else {
+        m.t().to_owned()
+    };
+    a.insert_axis(ndarray::Axis(2)).into_dyn()
+}
+
+/// The bias as a logical array for an activation of `shape` (per feature, same for every
+/// sample).
+fn arrange_bias(layer: &'static str, shape: &TileShape, bias: &Array1<f64>) -> Result<ArrayD<f64>> {
+    let (form, f) = classify(layer, shape)?;
+    let logical = shape.logical_shape();
+    if f != bias.len() {
+        return Err(layout_err(
+            layer,
+            shape,
+            "bias length differs from the features",
+        ));
+    }
+    Ok(ArrayD::from_shape_fn(IxDyn(&logical), |ix| {
+        let feature = if form == Form::Rows { ix[1] } else { ix[0] };
+        bias[feature]
+    }))
+}
+
+/// The plan that turns the garbage form into the columns form (identity otherwise).
+pub(crate) fn to_columns_plan(layer: &'static str, shape: &TileShape) -> Result<OpPlan> {
+    match classify(layer, shape)?.0 {
+        Form::Garbage => {
+            let clear = plan::clear_garbage(shape)?;
+            let rep = plan::replicate(&clear.output, 1)?;
+            Ok(clear.then(rep))
+        }
+        _ => Ok(OpPlan::free(shape.clone())),
+    }
+}
+
+/// Turns the garbage form into the columns form (follows [`to_columns_plan`]).
+pub(crate) fn to_columns<B: Backend>(
+    layer: &'static str,
+    ev: &B::Evaluator,
+    x: &TileTensor<B>,
+) -> Result<TileTensor<B>> {
+    match classify(layer, x.shape())?.0 {
+        Form::Garbage => Ok(x.clear_garbage(ev)?.replicate(ev, 1)?),
+        _ => Ok(x.clone()),
+    }
+}
+
+/// The plan of [`apply_linear`] for an `out`-row matrix (with a bias when `bias`).
+pub(crate) fn linear_plan(
+    layer: &'static str,
+    shape: &TileShape,
+    out: usize,
+    bias: bool,
+) -> Result<OpPlan> {
+    if classify(layer, shape)?.0 == Form::Patches {
+        return Err(layout_err(
+            layer,
+            shape,
+            "patches only feed a first convolution",
+        ));
+    }
+    let pre = to_columns_plan(layer, shape)?;
+    let (w, dim) = weight_shape(layer, &pre.output, out)?;
+    let mm = plan::mul_sum(&pre.output, &w, Operand::Plaintext, dim)?;
+    let mut p = pre.then(mm);
+    if bias {
+        let b = plan::binary(&p.output, &p.output, BinaryOp::Add, Operand::Plaintext)?;
+        p = p.then(b);
+    }
+    Ok(p)
+}
+
+/// `y = M x + bias` on a packed activation (rows, columns or garbage form): the garbage form
+/// is first turned into columns, then one multiply-then-sum with the arranged matrix (scale
+/// unchanged, one level), then the bias is added at the result's level and scale.
+/// Cost: [`linear_plan`]. Errors: layout, tile and backend errors.
+pub(crate) fn apply_linear<B: Backend>(
+    layer: &'static str,
+    ev: &B::Evaluator,
+    x: &TileTensor<B>,
+    m: &Array2<f64>,
+    bias: Option<&Array1<f64>>,
+) -> Result<TileTensor<B>> {
+    let (form, f) = classify(layer, x.shape())?;
+    if form == Form::Patches {
+        return Err(layout_err(
+            layer,
+            x.shape(),
+            "patches only feed a first convolution",
+        ));
+    }
+    if m.ncols() != f {
+        return Err(layout_err(
+            layer,
+            x.shape(),
+            "matrix columns differ from the features",
+        ));
+    }
+    let x = to_columns(layer, ev, x)?;
+    let (form, _) = classify(layer, x.shape())?;
+    let (wshape, dim) = weight_shape(layer, x.shape(), m.nrows())?;
+    let w = PlainTileTensor::encode_for_mul(ev, &arrange_weights(form, m), wshape, x.level())?;
+    let y = x.mul_sum_plain(ev, &w, dim)?;
+    add_bias(layer, ev, y, bias)
+}
+
+/// Adds a per-feature bias at the activation's level and scale.
+pub(crate) fn add_bias<B: Backend>(
+    layer: &'static str,
+    ev: &B::Evaluator,
+    y: TileTensor<B>,
+    bias: Option<&Array1<f64>>,
+) -> Result<TileTensor<B>> {
+    match bias {
+        None => Ok(y),
+        Some(b) => {
+            let arr = arrange_bias(layer, y.shape(), b)?;
+            let p = PlainTileTensor::encode(ev, &arr, y.shape().clone(), y.level(), y.scale())?;
+            Ok(y.add_plain(ev, &p)?)
+        }
+    }
+}
+
+/// The features of a decrypted activation as `[B, F]` (from logical `[1, F, B]` or `[F, 1, B]`).
+/// Errors: [`LayerError::Layout`] for the patches form.
+pub(crate) fn unpack_features(shape: &TileShape, a: &ArrayD<f64>) -> Result<Array2<f64>> {
+    let (form, f) = classify("output", shape)?;
+    let b = batch_of(shape);
+    match form {
+        Form::Rows => Ok(Array2::from_shape_fn((b, f), |(s, i)| a[[0, i, s]])),
+        Form::Columns | Form::Garbage => Ok(Array2::from_shape_fn((b, f), |(s, i)| a[[i, 0, s]])),
+        Form::Patches => Err(layout_err("output", shape, "patches are not an output")),
+    }
+}
+
+/// The weights of a matrix for the patches path: `[K, F, 1]` with entry `w(k, f)`.
+pub(crate) fn encode_patch_weights<B: Backend>(
+    ev: &B::Evaluator,
+    x: &TileTensor<B>,
+    arr: &ArrayD<f64>,
+) -> Result<PlainTileTensor<B>> {
+    let [t0, t1, t2] = tile_of(x.shape());
+    let d = x.shape().dims();
+    let shape = TileShape::new(vec![
+        TileDim::new(d[0].size(), t0),
+        TileDim::new(d[1].size(), t1),
+        TileDim::replicated(t2),
+    ])?;
+    Ok(PlainTileTensor::encode_for_mul(ev, arr, shape, x.level())?)
+}
+
+/// The plan of the patches product ([`encode_patch_weights`] then a sum over dimension 0) and
+/// the bias.
+pub(crate) fn patches_plan(shape: &TileShape) -> Result<OpPlan> {
+    let [t0, t1, t2] = tile_of(shape);
+    let d = shape.dims();
+    let w = TileShape::new(vec![
+        TileDim::new(d[0].size(), t0),
+        TileDim::new(d[1].size(), t1),
+        TileDim::replicated(t2),
+    ])?;
+    let mm = plan::mul_sum(shape, &w, Operand::Plaintext, 0)?;
+    let b = plan::binary(&mm.output, &mm.output, BinaryOp::Add, Operand::Plaintext)?;
+    Ok(mm.then(b))
+}
+
+/// The plan moving a rows-form activation `[*/t0, F/t1, B/t2]` into the columns form
+/// `[F/t0, */t1, B/t2]`: a transposing re-tile (one level) then a replication of dimension 1.
+pub(crate) fn rows_to_columns_plan(shape: &TileShape) -> Result<(OpPlan, TileShape)> {
+    let [t0, t1, t2] = tile_of(shape);
+    let (_, f) = classify("add", shape)?;
+    let to = TileShape::new(vec![
+        TileDim::new(f, t0),
+        TileDim::new(1, t1),
+        TileDim::new(batch_of(shape), t2),
+    ])?;
+    let p = plan::transpose_retile(shape, &[1, 0, 2], &to)?;
+    let rep = plan::replicate(&p.output, 1)?;
+    Ok((p.then(rep), to))
+}
+
+/// The plans that bring the two operands of a residual add to compatible forms: a rows-form
+/// operand added to a columns- or garbage-form one is moved to the columns form.
+pub(crate) fn unify_plans(a: &TileShape, b: &TileShape) -> Result<(OpPlan, OpPlan)> {
+    let (fa, _) = classify("add", a)?;
+    let (fb, _) = classify("add", b)?;
+    let crosses = |x: Form| matches!(x, Form::Columns | Form::Garbage);
+    Ok(match (fa, fb) {
+        (Form::Rows, y) if crosses(y) => (rows_to_columns_plan(a)?.0, OpPlan::free(b.clone())),
+        (x, Form::Rows) if crosses(x) => (OpPlan::free(a.clone()), rows_to_columns_plan(b)?.0),
+        _ => (OpPlan::free(a.clone()), OpPlan::free(b.clone())),
+    })
+}
+
+/// Applies [`unify_plans`]'s conversion to one operand when its plan is not free.
+pub(crate) fn unify_one<B: Backend>(
+    ev: &B::Evaluator,
+    x: &TileTensor<B>,
+    p: &OpPlan,
+) -> Result<TileTensor<B>> {
+    if p.output == *x.shape() {
+        return Ok(x.clone());
+    }
+    let (_, to) = rows_to_columns_plan(x.shape())?;
+    Ok(x.transpose_retile(ev, &[1, 0, 2], &to)?.replicate(ev, 1)?)
+}
