@@ -26,9 +26,12 @@
 //!
 //! - `B` is a true worst-case bound. [`ErrorBound::fresh_secret_key`] and
 //!   [`ErrorBound::fresh_public_key`] are worst-case for fresh ciphertexts (Gaussian samples are
-//!   truncated at [`GAUSSIAN_BOUND`]); after evaluation the
-//!   caller must supply a bound that covers every operation (this crate does not yet track one
-//!   per ciphertext). An underestimated `B` voids the guarantee.
+//!   truncated at [`GAUSSIAN_BOUND`]). After evaluation the bound comes from a noise-estimation
+//!   run ([`CkksClient::estimate_error_bound`], the approach of OpenFHE's noise-estimation mode):
+//!   the key owner runs the same circuit on inputs of its own choosing (never on the data to be
+//!   shared), measures the largest coefficient error exactly, and multiplies it by a safety margin;
+//!   or the caller states a bound it has proven. The evaluator does not track a bound per
+//!   ciphertext. An underestimated `B` voids the guarantee.
 //! - The Gaussian is sampled in `f64` (Box-Muller over ChaCha20) and rounded: it is a close
 //!   approximation of a discrete Gaussian, not an exact or constant-time sampler.
 //! - The budget counts calls on one client object. A client rebuilt from exported key bytes
@@ -183,6 +186,42 @@ impl CkksClient {
     /// Errors: [`Error::Internal`] if the lock is poisoned.
     pub fn shared_decryptions_left(&self) -> Result<u64> {
         self.sharing_locked(|st| Ok(st.policy.budget.saturating_sub(st.used)))
+    }
+
+    /// Noise estimation for [`CkksClient::decrypt_for_sharing`]: decrypts `ct`, which must be the
+    /// output of the circuit to be shared run on inputs the key owner chose, and whose exact
+    /// result the key owner knows (`expected`, one value per slot, zero-padded), and returns the
+    /// largest absolute coefficient error times `margin` (e.g. 16: errors of later runs of the
+    /// same circuit vary with the fresh noise). The measurement itself is never shared.
+    ///
+    /// Errors: [`Error::InvalidParameters`] for a margin below 1 or not finite; the errors of
+    /// decrypt and encode (too many expected values, a value out of range at `ct`'s scale).
+    pub fn estimate_error_bound(
+        &self,
+        ct: &Ciphertext,
+        expected: &[f64],
+        margin: f64,
+    ) -> Result<ErrorBound> {
+        if !(margin.is_finite() && margin >= 1.0) {
+            return Err(Error::InvalidParameters {
+                reason: format!("the safety margin must be finite and at least 1, got {margin}"),
+            });
+        }
+        let ring = self.ctx.ring();
+        let pt = <CkksClient as Client<CkksBackend>>::decrypt(self, ct)?;
+        let want = <CkksClient as Client<CkksBackend>>::encode(self, expected, pt.level, pt.scale)?;
+        let mut got_poly = Wiped(pt.poly.clone());
+        got_poly.0.to_coeff(ring);
+        let mut want_poly = want.poly.clone();
+        want_poly.to_coeff(ring);
+        let got = Zeroizing::new(crt_lift_centered(ring, &got_poly.0)?);
+        let exact = crt_lift_centered(ring, &want_poly)?;
+        let worst = got
+            .iter()
+            .zip(&exact)
+            .map(|(g, w)| (g - w).abs())
+            .fold(0.0, f64::max);
+        ErrorBound::new((worst * margin).max(1.0))
     }
 
     /// Decrypts and decodes the real parts of `ct` with flooding noise of standard deviation

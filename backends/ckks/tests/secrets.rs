@@ -201,6 +201,48 @@ fn shared_decryption_floods_with_the_documented_noise_and_spends_a_budget() {
 }
 
 #[test]
+fn noise_estimation_bounds_later_runs_of_the_same_circuit() {
+    let p = params(&[60, 40, 40]);
+    let c = client(&p, 21);
+    let ev = c.evaluator().unwrap();
+    // The circuit to be shared: x * y, rescaled.
+    let circuit = |x: &[f64], y: &[f64]| {
+        let (cx, cy) = (c.encrypt_values(x).unwrap(), c.encrypt_values(y).unwrap());
+        let mut z = hetile_backend::Evaluator::mul(&ev, &cx, &cy).unwrap();
+        hetile_backend::Evaluator::rescale_assign(&ev, &mut z).unwrap();
+        z
+    };
+    let inputs =
+        |seed: f64| -> Vec<f64> { (0..512).map(|i| (f64::from(i) * seed).sin()).collect() };
+    // Estimation run on the key owner's own inputs.
+    let (x0, y0) = (inputs(0.37), inputs(0.11));
+    let want0: Vec<f64> = x0.iter().zip(&y0).map(|(a, b)| a * b).collect();
+    let measured = c
+        .estimate_error_bound(&circuit(&x0, &y0), &want0, 1.0)
+        .unwrap();
+    let bound = c
+        .estimate_error_bound(&circuit(&x0, &y0), &want0, 16.0)
+        .unwrap();
+    // A rescaled product carries more noise than a fresh secret-key encryption.
+    assert!(measured.value() > ErrorBound::fresh_secret_key().value());
+    // Later runs of the same circuit on other data stay below the margined bound.
+    for seed in [0.23, 0.71, 1.3] {
+        let (x, y) = (inputs(seed), inputs(seed * 0.5));
+        let want: Vec<f64> = x.iter().zip(&y).map(|(a, b)| a * b).collect();
+        let actual = c
+            .estimate_error_bound(&circuit(&x, &y), &want, 1.0)
+            .unwrap();
+        assert!(actual.value() <= bound.value(), "{actual:?} > {bound:?}");
+    }
+    assert!(c
+        .estimate_error_bound(&circuit(&x0, &y0), &want0, 0.5)
+        .is_err());
+    assert!(c
+        .estimate_error_bound(&circuit(&x0, &y0), &vec![0.0; 513], 2.0)
+        .is_err());
+}
+
+#[test]
 fn sparse_secret_keys_keep_their_hamming_weight() {
     let p = Params::new(ParamsLiteral {
         log_n: 10,
