@@ -1,0 +1,292 @@
+//! The simulated evaluator: the mock's checks in the mock's order, on metadata only.
+
+use crate::backend::{check_context, SimCiphertext, SimPlaintext};
+use crate::memory::MemoryTracker;
+use crate::SimBackend;
+use hetile_backend::{
+    check_encodable, check_same_level, check_same_scale, check_scale_fits, normalize_step, Complex,
+    Error, Evaluator, KeyRequirements, Level, Meta, Params, Result, Scale,
+};
+use std::collections::BTreeSet;
+use std::iter::once;
+use std::sync::Arc;
+
+/// The simulated evaluator: the parameters, which evaluation keys exist, and the memory tracker
+/// of the client it came from. Every operation makes exactly the checks of the mock backend (and
+/// so of the native one), in the same order, and updates level and scale exactly as they do.
+#[derive(Debug)]
+pub struct SimEvaluator {
+    params: Params,
+    fingerprint: u64,
+    keys: KeyRequirements,
+    rotations: BTreeSet<usize>,
+    tracker: Arc<MemoryTracker>,
+}
+
+impl SimEvaluator {
+    /// An evaluator that behaves as if the evaluation keys in `keys` existed, recording its
+    /// objects in `tracker`. Cannot fail.
+    pub fn new(
+        params: &Params,
+        keys: &KeyRequirements,
+        tracker: Arc<MemoryTracker>,
+    ) -> SimEvaluator {
+        SimEvaluator {
+            params: params.clone(),
+            fingerprint: params.fingerprint(),
+            keys: keys.clone(),
+            rotations: keys.normalized_rotations(params.slots()),
+            tracker,
+        }
+    }
+
+    /// The key requirements this evaluator was built with.
+    pub fn key_requirements(&self) -> &KeyRequirements {
+        &self.keys
+    }
+
+    /// The memory tracker shared with the client.
+    pub fn tracker(&self) -> &Arc<MemoryTracker> {
+        &self.tracker
+    }
+
+    fn check_ct(&self, a: &SimCiphertext) -> Result<()> {
+        check_context(
+            &self.params,
+            self.fingerprint,
+            "ciphertext",
+            a.context(),
+            a.level(),
+        )
+    }
+
+    fn check_pt(&self, p: &SimPlaintext) -> Result<()> {
+        check_context(
+            &self.params,
+            self.fingerprint,
+            "plaintext",
+            p.context(),
+            p.level(),
+        )
+    }
+
+    fn check_plain_level(a: &SimCiphertext, p: &SimPlaintext) -> Result<()> {
+        if p.level() < a.level() {
+            return Err(Error::LevelMismatch {
+                left: a.level(),
+                right: p.level(),
+            });
+        }
+        Ok(())
+    }
+
+    fn check_additive(&self, a: &SimCiphertext, b: &SimCiphertext) -> Result<()> {
+        self.check_ct(a)?;
+        self.check_ct(b)?;
+        check_same_level(a.level(), b.level())?;
+        check_same_scale(a.scale(), b.scale())
+    }
+
+    fn check_additive_plain(&self, a: &SimCiphertext, p: &SimPlaintext) -> Result<()> {
+        self.check_ct(a)?;
+        self.check_pt(p)?;
+        Self::check_plain_level(a, p)?;
+        check_same_scale(a.scale(), p.scale())
+    }
+
+    fn prime_at(&self, level: Level) -> Result<u64> {
+        self.params.prime_at(level).ok_or(Error::InvalidLevel {
+            requested: level,
+            max: self.params.max_level(),
+        })
+    }
+}
+
+/// Encodes after the shared checks (real values).
+pub(crate) fn encode_real(
+    params: &Params,
+    tracker: &Arc<MemoryTracker>,
+    values: &[f64],
+    level: Level,
+    scale: Scale,
+) -> Result<SimPlaintext> {
+    check_encodable(params, values.iter().copied(), level, scale)?;
+    Ok(SimPlaintext::new(
+        level,
+        scale,
+        params.fingerprint(),
+        tracker,
+    ))
+}
+
+/// Encodes after the shared checks on the real, then the imaginary parts.
+pub(crate) fn encode_complex(
+    params: &Params,
+    tracker: &Arc<MemoryTracker>,
+    values: &[Complex],
+    level: Level,
+    scale: Scale,
+) -> Result<SimPlaintext> {
+    check_encodable(params, values.iter().map(|c| c.re), level, scale)?;
+    check_encodable(params, values.iter().map(|c| c.im), level, scale)?;
+    Ok(SimPlaintext::new(
+        level,
+        scale,
+        params.fingerprint(),
+        tracker,
+    ))
+}
+
+impl Evaluator<SimBackend> for SimEvaluator {
+    fn params(&self) -> &Params {
+        &self.params
+    }
+
+    fn encode(&self, values: &[f64], level: Level, scale: Scale) -> Result<SimPlaintext> {
+        encode_real(&self.params, &self.tracker, values, level, scale)
+    }
+
+    fn encode_complex(
+        &self,
+        values: &[Complex],
+        level: Level,
+        scale: Scale,
+    ) -> Result<SimPlaintext> {
+        encode_complex(&self.params, &self.tracker, values, level, scale)
+    }
+
+    fn add_assign(&self, a: &mut SimCiphertext, b: &SimCiphertext) -> Result<()> {
+        self.check_additive(a, b)
+    }
+
+    fn sub_assign(&self, a: &mut SimCiphertext, b: &SimCiphertext) -> Result<()> {
+        self.check_additive(a, b)
+    }
+
+    fn negate_assign(&self, a: &mut SimCiphertext) -> Result<()> {
+        self.check_ct(a)
+    }
+
+    fn add_plain_assign(&self, a: &mut SimCiphertext, p: &SimPlaintext) -> Result<()> {
+        self.check_additive_plain(a, p)
+    }
+
+    fn sub_plain_assign(&self, a: &mut SimCiphertext, p: &SimPlaintext) -> Result<()> {
+        self.check_additive_plain(a, p)
+    }
+
+    /// Errors: [`Error::NonFiniteValue`] / [`Error::ValueOutOfRange`] when `c` cannot be encoded
+    /// at `a`'s level and scale.
+    fn add_scalar_assign(&self, a: &mut SimCiphertext, c: f64) -> Result<()> {
+        self.check_ct(a)?;
+        check_encodable(&self.params, once(c), a.level(), a.scale())
+    }
+
+    fn mul_plain_assign(&self, a: &mut SimCiphertext, p: &SimPlaintext) -> Result<()> {
+        self.check_ct(a)?;
+        self.check_pt(p)?;
+        Self::check_plain_level(a, p)?;
+        let scale = a.scale() * p.scale();
+        check_scale_fits(&self.params, a.level(), scale)?;
+        a.set_scale(scale);
+        Ok(())
+    }
+
+    /// Errors: [`Error::LevelExhausted`] at level 0, encodability of `c` at scale `q_level`,
+    /// [`Error::ScaleOverflow`].
+    fn mul_scalar_assign(&self, a: &mut SimCiphertext, c: f64) -> Result<()> {
+        self.check_ct(a)?;
+        if a.level().0 == 0 {
+            return Err(Error::LevelExhausted {
+                op: "mul_scalar",
+                level: a.level(),
+            });
+        }
+        let q = self.prime_at(a.level())?;
+        let q_scale = Scale::new(q as f64).ok_or_else(|| Error::Internal {
+            backend: "sim",
+            reason: format!("prime {q} is not a valid scale"),
+        })?;
+        check_encodable(&self.params, once(c), a.level(), q_scale)?;
+        let scale = a.scale() * q_scale;
+        check_scale_fits(&self.params, a.level(), scale)?;
+        a.set_scale(scale);
+        Ok(())
+    }
+
+    fn mul_integer_assign(&self, a: &mut SimCiphertext, _k: i64) -> Result<()> {
+        self.check_ct(a)
+    }
+
+    /// Errors: [`Error::LevelMismatch`], [`Error::MissingRelinearizationKey`],
+    /// [`Error::ScaleOverflow`] (in that order).
+    fn mul(&self, a: &SimCiphertext, b: &SimCiphertext) -> Result<SimCiphertext> {
+        self.check_ct(a)?;
+        self.check_ct(b)?;
+        check_same_level(a.level(), b.level())?;
+        if !self.keys.relinearization {
+            return Err(Error::MissingRelinearizationKey);
+        }
+        let scale = a.scale() * b.scale();
+        check_scale_fits(&self.params, a.level(), scale)?;
+        Ok(a.derive(scale, &self.tracker))
+    }
+
+    fn rescale_assign(&self, a: &mut SimCiphertext) -> Result<()> {
+        self.check_ct(a)?;
+        let below = a.level().below().ok_or(Error::LevelExhausted {
+            op: "rescale",
+            level: a.level(),
+        })?;
+        let q = self.prime_at(a.level())?;
+        a.set_scale(a.scale().div_prime(q));
+        a.set_level(below);
+        Ok(())
+    }
+
+    fn drop_to_level_assign(&self, a: &mut SimCiphertext, level: Level) -> Result<()> {
+        self.check_ct(a)?;
+        if level > a.level() {
+            return Err(Error::InvalidLevel {
+                requested: level,
+                max: a.level(),
+            });
+        }
+        a.set_level(level);
+        Ok(())
+    }
+
+    fn rotate(&self, a: &SimCiphertext, step: i64) -> Result<SimCiphertext> {
+        self.check_ct(a)?;
+        let k = normalize_step(step, self.params.slots());
+        if k == 0 {
+            return Ok(a.clone());
+        }
+        if !self.rotations.contains(&k) {
+            return Err(Error::MissingRotationKey { step });
+        }
+        Ok(a.derive(a.scale(), &self.tracker))
+    }
+
+    fn conjugate(&self, a: &SimCiphertext) -> Result<SimCiphertext> {
+        self.check_ct(a)?;
+        if !self.keys.conjugation {
+            return Err(Error::MissingConjugationKey);
+        }
+        Ok(a.derive(a.scale(), &self.tracker))
+    }
+
+    fn has_rotation_key(&self, step: i64) -> bool {
+        let k = normalize_step(step, self.params.slots());
+        k == 0 || self.rotations.contains(&k)
+    }
+
+    /// Checks every step's key first, as the mock and the native backend do.
+    fn rotate_many(&self, a: &SimCiphertext, steps: &[i64]) -> Result<Vec<SimCiphertext>> {
+        if let Some(&step) = steps.iter().find(|&&s| !self.has_rotation_key(s)) {
+            self.check_ct(a)?;
+            return Err(Error::MissingRotationKey { step });
+        }
+        steps.iter().map(|&s| self.rotate(a, s)).collect()
+    }
+}

@@ -1,0 +1,171 @@
+//! Cost table: YAML round trip, interpolation and prediction arithmetic.
+
+#![allow(clippy::unwrap_used)] // test helpers outside #[test] functions unwrap too
+
+use hetile_sim::{
+    CostEntry, CostTable, KeySizeEntry, MemoryProfile, OpCounts, OpKind, SimError, SizeEntry,
+};
+use hetile_tiles::OpCost;
+use std::time::Duration;
+
+fn entry(op: OpKind, log_n: u32, level: usize, threads: usize, seconds: f64) -> CostEntry {
+    CostEntry {
+        op,
+        log_n,
+        level,
+        threads,
+        seconds,
+    }
+}
+
+fn table() -> CostTable {
+    CostTable {
+        machine: "test".into(),
+        backend: "none".into(),
+        latencies: vec![
+            entry(OpKind::Rotate, 13, 0, 1, 1.0),
+            entry(OpKind::Rotate, 13, 4, 1, 5.0),
+            entry(OpKind::Rotate, 15, 0, 1, 4.0),
+            entry(OpKind::Rotate, 15, 4, 1, 20.0),
+            entry(OpKind::Rotate, 13, 0, 4, 0.25),
+            entry(OpKind::Add, 13, 2, 1, 0.1),
+        ],
+        sizes: vec![SizeEntry {
+            log_n: 13,
+            level: 1,
+            ciphertext_bytes: 1000,
+            plaintext_bytes: 400,
+        }],
+        keys: vec![KeySizeEntry {
+            log_n: 13,
+            max_level: 2,
+            switching_key_bytes: 10_000,
+        }],
+    }
+}
+
+#[test]
+fn yaml_round_trip_is_exact() {
+    let t = table();
+    let yaml = t.to_yaml().unwrap();
+    assert!(yaml.contains("op: rotate"), "{yaml}");
+    assert_eq!(CostTable::from_yaml(&yaml).unwrap(), t);
+    assert!(matches!(
+        CostTable::from_yaml("latencies: 3"),
+        Err(SimError::Yaml { .. })
+    ));
+    let bad = yaml.replace("seconds: 0.1", "seconds: -0.1");
+    assert!(matches!(
+        CostTable::from_yaml(&bad),
+        Err(SimError::InvalidTable { .. })
+    ));
+}
+
+#[test]
+fn the_default_table_parses_and_covers_every_op() {
+    let t = CostTable::default_table().unwrap();
+    for op in OpKind::ALL {
+        let s = t.latency(op, 14, 2, 1).unwrap();
+        assert!(s > 0.0 && s < 10.0, "{op}: {s}");
+    }
+    // rotations cost more than additions, more at higher levels and degrees
+    assert!(
+        t.latency(OpKind::Rotate, 14, 2, 1).unwrap() > t.latency(OpKind::Add, 14, 2, 1).unwrap()
+    );
+    assert!(
+        t.latency(OpKind::Rotate, 15, 4, 1).unwrap() > t.latency(OpKind::Rotate, 13, 2, 1).unwrap()
+    );
+}
+
+#[test]
+fn interpolation_follows_the_documented_rules() {
+    let t = table();
+    let lat = |op, log_n, level, threads| t.latency(op, log_n, level, threads).unwrap();
+    // exact and linear in the level
+    assert_eq!(lat(OpKind::Rotate, 13, 0, 1), 1.0);
+    assert_eq!(lat(OpKind::Rotate, 13, 2, 1), 3.0);
+    // above the measured levels: scaled by (level + 1) / (nearest + 1)
+    assert!((lat(OpKind::Rotate, 13, 9, 1) - 5.0 * 10.0 / 5.0).abs() < 1e-12);
+    // below: an Add measured at level 2 only
+    assert!((lat(OpKind::Add, 13, 0, 1) - 0.1 / 3.0).abs() < 1e-12);
+    // geometric between degrees: sqrt(1 * 4) at level 0
+    assert!((lat(OpKind::Rotate, 14, 0, 1) - 2.0).abs() < 1e-12);
+    // outside the degrees: N log N scaling from the nearest
+    assert!((lat(OpKind::Rotate, 16, 0, 1) - 4.0 * 2.0 * 16.0 / 15.0).abs() < 1e-12);
+    assert!((lat(OpKind::Rotate, 12, 0, 1) - 0.5 * 12.0 / 13.0).abs() < 1e-12);
+    // nearest thread count: 3 -> 4, 2 -> 1 (tie goes low)
+    assert_eq!(lat(OpKind::Rotate, 13, 0, 3), 0.25);
+    assert_eq!(lat(OpKind::Rotate, 13, 0, 2), 1.0);
+    assert_eq!(
+        t.latency(OpKind::Mul, 13, 0, 1),
+        Err(SimError::MissingCost { op: OpKind::Mul })
+    );
+}
+
+#[test]
+fn predictions_sum_count_times_cost() {
+    let t = table();
+    let mut c = OpCounts::new();
+    c.record(OpKind::Rotate, 2, 10, Duration::ZERO);
+    c.record(OpKind::Rotate, 4, 1, Duration::ZERO);
+    c.record(OpKind::Add, 2, 7, Duration::from_millis(3));
+    let p = t.predict_latency(&c, 13, 1).unwrap();
+    assert!((p.by_kind[&OpKind::Rotate] - (10.0 * 3.0 + 5.0)).abs() < 1e-12);
+    assert!((p.by_kind[&OpKind::Add] - 0.7).abs() < 1e-12);
+    assert!((p.total_seconds - 35.7).abs() < 1e-12);
+    // from a plan's cost: all at one level
+    let cost = OpCost {
+        rotations: 3,
+        additions: 2,
+        ..OpCost::ZERO
+    };
+    let c = OpCounts::from_op_cost(&cost, 2);
+    assert_eq!(c.to_op_cost(), cost);
+    let p = t.predict_latency(&c, 13, 1).unwrap();
+    assert!((p.total_seconds - (9.0 + 0.2)).abs() < 1e-12);
+    // a kind missing from the table is an error, not a silent zero
+    let mut m = OpCounts::new();
+    m.record(OpKind::Mul, 1, 1, Duration::ZERO);
+    assert!(matches!(
+        t.predict_latency(&m, 13, 1),
+        Err(SimError::MissingCost { .. })
+    ));
+}
+
+#[test]
+fn memory_prediction_uses_peak_counts_and_sizes() {
+    let t = table();
+    let profile = MemoryProfile {
+        peak_ciphertexts: vec![0, 3, 1],
+        peak_plaintexts: vec![0, 2, 0],
+        switching_keys: 5,
+        key_bytes: 1,
+        ..MemoryProfile::default()
+    };
+    let m = t.predict_memory(&profile, 13, 2);
+    // level 1 from the table, level 2 nominal: 2 * 8192 * 3 * 8
+    assert_eq!(m.ciphertext_bytes, 3 * 1000 + 2 * 8192 * 3 * 8);
+    assert_eq!(m.plaintext_bytes, 2 * 400);
+    assert_eq!(m.key_bytes, 50_000);
+    assert_eq!(
+        m.total_bytes,
+        m.ciphertext_bytes + m.plaintext_bytes + 50_000
+    );
+    // an unmeasured chain falls back to the profile's nominal key bytes
+    assert_eq!(t.predict_memory(&profile, 13, 5).key_bytes, 1);
+}
+
+#[test]
+fn the_simulator_depends_on_no_concrete_backend() {
+    let manifest = include_str!("../Cargo.toml");
+    let deps = manifest
+        .split("[dependencies]")
+        .nth(1)
+        .unwrap()
+        .split("\n[")
+        .next()
+        .unwrap();
+    for banned in ["hetile-ckks", "hetile-mock", "hetile-ring"] {
+        assert!(!deps.contains(banned), "{banned} in normal dependencies");
+    }
+}

@@ -1,0 +1,318 @@
+//! `hetile calibrate`: measures the native backend per operation, ring degree, level and thread
+//! count, and writes the cost table (YAML) the simulator's predictions use.
+
+use super::CliError;
+use clap::Args;
+use hetile::backend::{
+    Client, Evaluator, KeyRequirements, Level, Params, ParamsLiteral, Scale, SecretDistribution,
+    SecurityLevel,
+};
+use hetile::ckks::CkksBackend;
+use hetile::simulator::{CostEntry, CostTable, KeySizeEntry, NominalSizes, OpKind, SizeEntry};
+use indicatif::{ProgressBar, ProgressStyle};
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+/// Arguments of `hetile calibrate`.
+#[derive(Debug, Args)]
+pub struct CalibrateArgs {
+    /// Where to write the cost table (YAML).
+    #[arg(short, long, default_value = "costs.yaml")]
+    output: PathBuf,
+    /// log2 of the ring degrees to measure, comma-separated (10..=17).
+    #[arg(long, value_delimiter = ',', default_value = "13,14,15")]
+    log_n: Vec<u32>,
+    /// Thread counts to measure, comma-separated.
+    #[arg(long, value_delimiter = ',', default_value = "1,2")]
+    threads: Vec<usize>,
+    /// One call per operation and only the lowest and top levels (seconds, for tests).
+    #[arg(long)]
+    quick: bool,
+}
+
+/// What one calibration measures.
+#[derive(Debug, Clone)]
+struct Plan {
+    log_n: Vec<u32>,
+    threads: Vec<usize>,
+    quick: bool,
+}
+
+/// Measurement time aimed at per operation and level (fewer calls for slow operations).
+const TIME_PER_OP: Duration = Duration::from_millis(150);
+/// Most calls measured per operation and level.
+const MAX_CALLS: usize = 60;
+/// Fewest calls measured per operation and level (outside quick mode).
+const MIN_CALLS: usize = 3;
+
+/// The chain calibrated at `2^log_n`: the presets at 2^14 and 2^15, chains of the same style
+/// (50-bit first prime, 40-bit scaling primes, 50-bit special primes) elsewhere; below 2^13 the
+/// chain does not fit the 128-bit table and is marked insecure (timing only).
+fn calibration_params(log_n: u32) -> Result<Params, CliError> {
+    let literal = match log_n {
+        14 => ParamsLiteral::preset("N14_L4")?,
+        15 => ParamsLiteral::preset("N15_L8")?,
+        10..=13 => ParamsLiteral {
+            log_n,
+            log_q: vec![50, 40, 40],
+            log_p: vec![50],
+            log_scale: 40,
+            digits: Some(3),
+            security: if log_n == 13 {
+                SecurityLevel::Classical128
+            } else {
+                SecurityLevel::Insecure
+            },
+            secret: SecretDistribution::Ternary,
+        },
+        16 | 17 => {
+            let mut log_q = vec![50];
+            log_q.extend(std::iter::repeat_n(40, 12));
+            ParamsLiteral {
+                log_n,
+                log_q,
+                log_p: vec![50, 50, 50],
+                log_scale: 40,
+                digits: Some(5),
+                security: SecurityLevel::Classical128,
+                secret: SecretDistribution::Ternary,
+            }
+        }
+        other => {
+            return Err(CliError::new(format!(
+                "calibrate supports log_n 10..=17, got {other}"
+            )))
+        }
+    };
+    Ok(Params::new(literal)?)
+}
+
+/// The levels measured under `params`: all of them up to 4 levels, else every other level and
+/// the top; in quick mode only 0 and the top.
+fn levels(params: &Params, quick: bool) -> Vec<usize> {
+    let top = params.max_level().0;
+    let mut out: Vec<usize> = if quick {
+        vec![0, top]
+    } else if top <= 4 {
+        (0..=top).collect()
+    } else {
+        (0..=top).step_by(2).collect()
+    };
+    if !out.contains(&top) {
+        out.push(top);
+    }
+    out.dedup();
+    out
+}
+
+/// Median latency of `f` in seconds: one warm-up call, then calls until [`TIME_PER_OP`] is
+/// spent (between [`MIN_CALLS`] and [`MAX_CALLS`]; exactly one in quick mode).
+fn measure<T>(
+    quick: bool,
+    mut f: impl FnMut() -> hetile::backend::Result<T>,
+) -> Result<f64, CliError> {
+    f()?;
+    let mut samples = Vec::new();
+    let begin = Instant::now();
+    loop {
+        let start = Instant::now();
+        let out = f()?;
+        samples.push(start.elapsed().as_secs_f64());
+        drop(out);
+        let enough = samples.len() >= MIN_CALLS && begin.elapsed() >= TIME_PER_OP;
+        if quick || enough || samples.len() >= MAX_CALLS {
+            break;
+        }
+    }
+    samples.sort_by(f64::total_cmp);
+    Ok(samples[samples.len() / 2])
+}
+
+/// Measures every operation at every level of one ring degree and thread count.
+fn measure_degree(
+    log_n: u32,
+    threads: usize,
+    quick: bool,
+    bar: &ProgressBar,
+    out: &mut Vec<CostEntry>,
+) -> Result<(), CliError> {
+    let params = calibration_params(log_n)?;
+    let keys = KeyRequirements::none()
+        .with_relinearization()
+        .with_rotations([1])
+        .with_conjugation();
+    let client = <CkksBackend as hetile::backend::Backend>::Client::new_insecure_seeded_for_tests(
+        &params,
+        &keys,
+        0x6361_6c69,
+    )?;
+    let ev = client.evaluator()?;
+    let slots = params.slots().get();
+    let x: Vec<f64> = (0..slots)
+        .map(|i| ((i * 7919) % 1000) as f64 / 1000.0 - 0.5)
+        .collect();
+    let scale = params.default_scale();
+    for level in levels(&params, quick) {
+        bar.set_message(format!("N = 2^{log_n}, {threads} thread(s), level {level}"));
+        let l = Level(level);
+        let pt = client.encode(&x, l, scale)?;
+        let ct = client.encrypt(&pt)?;
+        // A plaintext multiplier whose product still fits the level (2^9 at level 0).
+        let pt_bits = (params.log_q_at(l) - 41.0).floor().clamp(1.0, 40.0);
+        let small = Scale::from_log2(pt_bits).ok_or_else(|| CliError::new("bad scale"))?;
+        let mult = client.encode(&x, l, small)?;
+        let mut acc = ct.clone();
+        let mut push = |op: OpKind, seconds: f64| {
+            out.push(CostEntry {
+                op,
+                log_n,
+                level,
+                threads,
+                seconds,
+            });
+        };
+        push(OpKind::Encode, measure(quick, || ev.encode(&x, l, scale))?);
+        push(OpKind::Encrypt, measure(quick, || client.encrypt(&pt))?);
+        push(OpKind::Decrypt, measure(quick, || client.decrypt(&ct))?);
+        push(OpKind::Decode, measure(quick, || client.decode(&pt))?);
+        push(
+            OpKind::Add,
+            measure(quick, || ev.add_assign(&mut acc, &ct))?,
+        );
+        push(
+            OpKind::AddPlain,
+            measure(quick, || ev.add_plain_assign(&mut acc, &pt))?,
+        );
+        push(
+            OpKind::AddScalar,
+            measure(quick, || ev.add_scalar_assign(&mut acc, 0.25))?,
+        );
+        push(
+            OpKind::Negate,
+            measure(quick, || ev.negate_assign(&mut acc))?,
+        );
+        push(
+            OpKind::MulInteger,
+            measure(quick, || ev.mul_integer_assign(&mut acc, 3))?,
+        );
+        push(
+            OpKind::MulPlain,
+            measure(quick, || ev.mul_plain(&ct, &mult))?,
+        );
+        push(OpKind::Rotate, measure(quick, || ev.rotate(&ct, 1))?);
+        push(OpKind::Conjugate, measure(quick, || ev.conjugate(&ct))?);
+        if level > 0 {
+            push(
+                OpKind::MulScalar,
+                measure(quick, || ev.mul_scalar(&ct, 0.5))?,
+            );
+            push(OpKind::Mul, measure(quick, || ev.mul(&ct, &ct))?);
+            push(OpKind::Rescale, measure(quick, || ev.rescale(&ct))?);
+            push(
+                OpKind::DropLevel,
+                measure(quick, || ev.drop_to_level(&ct, Level(level - 1)))?,
+            );
+        }
+        bar.inc(1);
+    }
+    Ok(())
+}
+
+/// Runs the whole calibration, reporting progress (one step per degree, thread count and level).
+fn calibrate(plan: &Plan, bar: &ProgressBar) -> Result<CostTable, CliError> {
+    let mut table = CostTable {
+        machine: format!(
+            "{} logical CPUs; measured by hetile calibrate{}",
+            std::thread::available_parallelism().map_or(1, |n| n.get()),
+            if plan.quick { " --quick" } else { "" }
+        ),
+        backend: "hetile-ckks".to_string(),
+        ..CostTable::default()
+    };
+    let mut steps = 0u64;
+    for &log_n in &plan.log_n {
+        let params = calibration_params(log_n)?;
+        steps += (levels(&params, plan.quick).len() * plan.threads.len()) as u64;
+        let sizes = NominalSizes::of(&params);
+        for level in 0..=params.max_level().0 {
+            table.sizes.push(SizeEntry {
+                log_n,
+                level,
+                ciphertext_bytes: sizes.ciphertext_bytes(level),
+                plaintext_bytes: sizes.plaintext_bytes(level),
+            });
+        }
+        table.keys.push(KeySizeEntry {
+            log_n,
+            max_level: params.max_level().0,
+            switching_key_bytes: sizes.switching_key_bytes(),
+        });
+    }
+    bar.set_length(steps);
+    for &threads in &plan.threads {
+        if threads == 0 {
+            return Err(CliError::new("thread counts must be positive"));
+        }
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .build()
+            .map_err(|e| CliError::new(format!("thread pool: {e}")))?;
+        for &log_n in &plan.log_n {
+            pool.install(|| measure_degree(log_n, threads, plan.quick, bar, &mut table.latencies))?;
+        }
+    }
+    Ok(table)
+}
+
+/// Runs `hetile calibrate`.
+pub fn run(args: CalibrateArgs) -> Result<(), CliError> {
+    let plan = Plan {
+        log_n: args.log_n,
+        threads: args.threads,
+        quick: args.quick,
+    };
+    let bar = ProgressBar::new(0);
+    if let Ok(style) = ProgressStyle::with_template("{bar:30} {pos}/{len} {elapsed_precise} {msg}")
+    {
+        bar.set_style(style);
+    }
+    let started = Instant::now();
+    let table = calibrate(&plan, &bar)?;
+    bar.finish_and_clear();
+    let yaml = table.to_yaml().map_err(|e| CliError::new(e.to_string()))?;
+    std::fs::write(&args.output, yaml)
+        .map_err(|e| CliError::new(format!("cannot write {}: {e}", args.output.display())))?;
+    println!(
+        "wrote {} latencies to {} in {:.1} s",
+        table.latencies.len(),
+        args.output.display(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quick_calibration_measures_every_op_and_round_trips() {
+        let plan = Plan {
+            log_n: vec![10],
+            threads: vec![1],
+            quick: true,
+        };
+        let table = calibrate(&plan, &ProgressBar::hidden()).unwrap();
+        for op in OpKind::ALL {
+            assert!(
+                table.latency(op, 10, 2, 1).unwrap() > 0.0,
+                "{op} was not measured"
+            );
+        }
+        let back = CostTable::from_yaml(&table.to_yaml().unwrap()).unwrap();
+        assert_eq!(back, table);
+        // levels 0 and 2 (the top) only
+        assert!(table.latencies.iter().all(|e| e.level == 0 || e.level == 2));
+        assert!(calibration_params(9).is_err());
+    }
+}
