@@ -70,6 +70,28 @@ pub struct PrecisionBits {
     pub rotate: f64,
 }
 
+/// Largest absolute error over the slots, for the same four measurements as [`PrecisionBits`]
+/// (the peers' scripts print this figure for `x * y`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct MaxAbsError {
+    /// Fresh secret-key encryption, decrypted.
+    pub fresh_sk: f64,
+    /// Fresh public-key encryption, decrypted.
+    pub fresh_pk: f64,
+    /// Public-key ciphertexts multiplied, relinearized and rescaled.
+    pub mul_rescale: f64,
+    /// A public-key ciphertext rotated by one slot.
+    pub rotate: f64,
+}
+
+/// Largest `|got - want|` over the common length (0 for empty inputs).
+pub fn max_abs_error(got: &[f64], want: &[f64]) -> f64 {
+    got.iter()
+        .zip(want)
+        .map(|(g, w)| (g - w).abs())
+        .fold(0.0, f64::max)
+}
+
 /// What the bench prints for one parameter set: the concrete chain it ran.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ParamsSummary {
@@ -124,6 +146,8 @@ pub struct BenchReport {
     pub results: BTreeMap<String, BTreeMap<String, OpStats>>,
     /// Precision by parameter set.
     pub precision_bits: BTreeMap<String, PrecisionBits>,
+    /// Largest absolute error by parameter set.
+    pub max_abs_error: BTreeMap<String, MaxAbsError>,
     /// Size of a fresh top-level ciphertext in memory (2 polynomials x limbs x N x 8 bytes).
     pub ct_bytes: BTreeMap<String, usize>,
 }
@@ -157,12 +181,12 @@ fn uniform_values(rng: &mut ChaCha20Rng, n: usize) -> Vec<f64> {
         .collect()
 }
 
-/// Measures every operation of [`OPS`] and the precision on one parameter set. The caller picks
-/// the thread count (run this inside a rayon pool's `install`).
-pub fn bench_params<B: Backend>(
-    params: &Params,
-    reps: usize,
-) -> Result<(BTreeMap<String, OpStats>, PrecisionBits)> {
+/// Timings by operation, precision in bits and largest errors of one parameter set.
+pub type ParamsMeasurement = (BTreeMap<String, OpStats>, PrecisionBits, MaxAbsError);
+
+/// Measures every operation of [`OPS`], the precision and the largest errors on one parameter
+/// set. The caller picks the thread count (run this inside a rayon pool's `install`).
+pub fn bench_params<B: Backend>(params: &Params, reps: usize) -> Result<ParamsMeasurement> {
     let mut out = BTreeMap::new();
     let keygen_req = KeyRequirements::none()
         .with_relinearization()
@@ -228,7 +252,13 @@ pub fn bench_params<B: Backend>(
         mul_rescale: precision_bits(&prod_vals, &xy),
         rotate: precision_bits(&rot, &x_rot),
     };
-    Ok((out, precision))
+    let max_error = MaxAbsError {
+        fresh_sk: max_abs_error(&fresh_sk, &x),
+        fresh_pk: max_abs_error(&fresh_pk, &x),
+        mul_rescale: max_abs_error(&prod_vals, &xy),
+        rotate: max_abs_error(&rot, &x_rot),
+    };
+    Ok((out, precision, max_error))
 }
 
 /// Runs [`bench_params`] on each named parameter set with `threads` threads.
@@ -250,17 +280,19 @@ pub fn bench_backend<B: Backend>(
         params: BTreeMap::new(),
         results: BTreeMap::new(),
         precision_bits: BTreeMap::new(),
+        max_abs_error: BTreeMap::new(),
         ct_bytes: BTreeMap::new(),
     };
     for name in param_names {
         let params = Params::preset(name)?;
-        let (ops, precision) = pool.install(|| bench_params::<B>(&params, reps))?;
+        let (ops, precision, max_error) = pool.install(|| bench_params::<B>(&params, reps))?;
         let limbs = params.max_level().0 + 1;
         report
             .params
             .insert(name.clone(), ParamsSummary::of(&params));
         report.results.insert(name.clone(), ops);
         report.precision_bits.insert(name.clone(), precision);
+        report.max_abs_error.insert(name.clone(), max_error);
         report
             .ct_bytes
             .insert(name.clone(), 2 * limbs * params.degree().get() * 8);

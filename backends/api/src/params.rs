@@ -55,14 +55,25 @@ impl ParamsLiteral {
     /// Names of the built-in presets, usable with [`ParamsLiteral::preset`].
     pub const PRESETS: [&'static str; 3] = ["N14_L4", "N15_L4", "N15_L8"];
 
-    /// A named preset. The names match the peers' benchmark scripts: `N14_L4` is N = 2^14 with
-    /// primes 60 + 4 x 40 and one 60-bit special prime, scale 2^40; `N15_L4` and `N15_L8` likewise
-    /// at N = 2^15 with 4 and 8 scaling primes.
+    /// A named preset. The names match the peers' benchmark scripts (ring degree, number of
+    /// rescale levels, scale 2^40, 128-bit classical security); the prime sizes and key-switching
+    /// digits are hetile's fastest measured choice. Every prime is below 2^50 so that all limbs
+    /// take the AVX-512 IFMA kernels:
+    /// * `N14_L4`: N = 2^14, primes 50 + 4 x 40, three 50-bit special primes, 2 digits
+    ///   (log2 QP = 360 of the 438 allowed);
+    /// * `N15_L4`: N = 2^15, the same chain as `N14_L4` (log2 QP = 360 of 881);
+    /// * `N15_L8`: N = 2^15, primes 50 + 8 x 40, three 50-bit special primes, 3 digits
+    ///   (log2 QP = 520 of 881).
+    ///
+    /// The special primes are at least as large as the widest digit (130 bits), as
+    /// [`Params::new`] requires.
+    ///
+    /// Errors: [`Error::InvalidParameters`] for an unknown name.
     pub fn preset(name: &str) -> Result<ParamsLiteral> {
-        let (log_n, levels) = match name {
-            "N14_L4" => (14, 4),
-            "N15_L4" => (15, 4),
-            "N15_L8" => (15, 8),
+        let (log_n, levels, digits) = match name {
+            "N14_L4" => (14, 4, 2),
+            "N15_L4" => (15, 4, 2),
+            "N15_L8" => (15, 8, 3),
             other => {
                 return Err(Error::InvalidParameters {
                     reason: format!(
@@ -72,14 +83,14 @@ impl ParamsLiteral {
                 })
             }
         };
-        let mut log_q = vec![60];
+        let mut log_q = vec![50];
         log_q.extend(std::iter::repeat_n(40, levels));
         Ok(ParamsLiteral {
             log_n,
             log_q,
-            log_p: vec![60],
+            log_p: vec![50, 50, 50],
             log_scale: 40,
-            digits: None,
+            digits: Some(digits),
             security: SecurityLevel::Classical128,
             secret: SecretDistribution::Ternary,
         })
@@ -374,6 +385,7 @@ mod tests {
     #[test]
     fn special_primes_must_cover_the_widest_digit() {
         let mut lit = ParamsLiteral::preset("N14_L4").unwrap_or_else(|e| panic!("{e}"));
+        lit.log_p = vec![60];
         lit.digits = Some(2);
         match Params::new(lit.clone()) {
             Err(Error::InvalidParameters { reason }) => assert!(reason.contains("widest")),

@@ -48,14 +48,35 @@ fn presets_are_secure_and_have_the_peer_layout() {
     for name in ParamsLiteral::PRESETS {
         let p = Params::preset(name).unwrap();
         assert_eq!(p.security(), SecurityLevel::Classical128);
-        assert_eq!(p.p().len(), 1);
+        assert_eq!(p.p().len(), 3);
         assert_eq!(p.default_scale().log2(), 40.0);
         for q in p.q().iter().chain(p.p()) {
             assert_eq!(q % (2 * p.degree().get() as u64), 1);
+            // Every prime takes the 50-bit IFMA kernels.
+            assert!(*q < 1u64 << 50, "{name}: prime {q} is not below 2^50");
         }
+        // The special primes cover the widest digit (the key-switching noise bound).
+        let log_p: f64 = p.p().iter().map(|&x| (x as f64).log2()).sum();
+        for r in p.digit_partition() {
+            let digit: f64 = p.q()[r.clone()].iter().map(|&x| (x as f64).log2()).sum();
+            assert!(digit <= log_p, "{name}: digit {r:?} wider than P");
+        }
+        assert!(
+            p.log_qp()
+                <= if p.degree().get() == 1 << 14 {
+                    438
+                } else {
+                    881
+                }
+        );
     }
-    assert_eq!(Params::preset("N14_L4").unwrap().max_level().0, 4);
-    assert_eq!(Params::preset("N15_L8").unwrap().max_level().0, 8);
+    let n14 = Params::preset("N14_L4").unwrap();
+    assert_eq!(n14.max_level().0, 4);
+    assert_eq!(n14.digits(), 2);
+    let n15 = Params::preset("N15_L8").unwrap();
+    assert_eq!(n15.max_level().0, 8);
+    assert_eq!(n15.digits(), 3);
+    assert_eq!(Params::preset("N15_L4").unwrap().max_level().0, 4);
     assert!(matches!(
         Params::preset("N99"),
         Err(Error::InvalidParameters { .. })

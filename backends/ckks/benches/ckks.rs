@@ -60,6 +60,7 @@ fn bench_preset(c: &mut Criterion, preset: &str) {
 
 fn benches(c: &mut Criterion) {
     bench_preset(c, "N14_L4");
+    bench_preset(c, "N15_L8");
 }
 
 criterion_group! {

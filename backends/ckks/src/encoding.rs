@@ -92,6 +92,13 @@ pub(crate) fn crt_lift_centered(ring: &RnsContext, poly: &RnsPoly) -> Result<Vec
         .into_par_iter()
         .with_min_len(256)
         .map(|c| {
+            // Fast path: a value below q_0 / 2 in magnitude (every fresh or rescaled message at
+            // the default scale) is the centered residue modulo q_0; it is the answer exactly
+            // when it agrees with every other residue (CRT uniqueness in (-Q/2, Q/2]).
+            let candidate = moduli[0].center(limbs[0][c]);
+            if (1..k).all(|j| moduli[j].reduce_i64(candidate) == limbs[j][c]) {
+                return candidate as f64;
+            }
             let mut digits = [0i64; hetile_backend::params::MAX_PRIMES];
             for i in 0..k {
                 let mi = &moduli[i];

@@ -118,7 +118,8 @@ pub(crate) struct Wiped(pub(crate) RnsPoly);
 
 impl Drop for Wiped {
     fn drop(&mut self) {
-        self.0.zeroize();
+        // Zeroized first; the zero buffer is then reused by later temporaries.
+        self.0.wipe_and_recycle();
     }
 }
 

@@ -7,6 +7,7 @@ use crate::keys::SwitchingKey;
 use crate::RingResultExt;
 use hetile_backend::{Error, Level, Result};
 use hetile_ring::rns::{Representation, RnsPoly};
+use hetile_ring::simd::{simd_enabled, IfmaModulus};
 use hetile_ring::Modulus;
 use rayon::prelude::*;
 
@@ -16,6 +17,16 @@ pub(crate) struct Decomposition {
     pub(crate) level: Level,
     /// `(digit index, extended polynomial)`.
     pub(crate) digits: Vec<(usize, RnsPoly)>,
+}
+
+impl Drop for Decomposition {
+    /// The extended digits are ciphertext-derived temporaries: their buffers go back to the
+    /// thread's scratch pool.
+    fn drop(&mut self) {
+        for (_, poly) in self.digits.drain(..) {
+            poly.recycle();
+        }
+    }
 }
 
 /// Decomposes `c` (NTT form over `Q_l`) into its digits and extends each to `Q_l ∪ P`.
@@ -33,34 +44,43 @@ pub(crate) fn decompose(ctx: &CkksContext, level: Level, c: &RnsPoly) -> Result<
         });
     }
     let ring = ctx.ring();
-    let mut coeff = c.clone();
+    let mut coeff = RnsPoly::zero_pooled(ring, c.moduli(), Representation::Ntt);
+    coeff.as_mut_slice().copy_from_slice(c.as_slice());
     coeff.to_coeff(ring);
     let n = ring.degree();
     let digits = tables
         .mod_up
         .par_iter()
         .map(|d| -> Result<(usize, RnsPoly)> {
-            let input = coeff.select_limbs(d.positions.clone());
-            let extended = d.extender.extend(ring, &input).ring()?;
-            let mut out = RnsPoly::zero(ring, &tables.qp_basis, Representation::Ntt);
+            let input = &coeff.as_slice()[d.positions.start * n..d.positions.end * n];
+            let mut out = RnsPoly::zero_pooled(ring, &tables.qp_basis, Representation::Ntt);
             // The digit's own limbs are exact: take them from the NTT-form input directly.
             for pos in d.positions.clone() {
                 out.limb_mut(pos).copy_from_slice(c.limb(pos));
             }
-            out.as_mut_slice()
-                .par_chunks_mut(n)
-                .zip(d.source.par_iter())
+            // The other limbs receive the extension in place (ordered as the extender's
+            // targets), then go to NTT form.
+            let mut targets: Vec<(usize, usize, &mut [u64])> = out
+                .as_mut_slice()
+                .chunks_exact_mut(n)
+                .zip(&d.source)
                 .enumerate()
-                .for_each(|(pos, (limb, source))| {
-                    if let Some(k) = *source {
-                        limb.copy_from_slice(extended.limb(k));
-                        ring.ntt(tables.qp_basis[pos]).forward(limb);
-                    }
-                });
+                .filter_map(|(pos, (limb, source))| source.map(|k| (k, pos, limb)))
+                .collect();
+            targets.sort_by_key(|t| t.0);
+            let mut limbs: Vec<&mut [u64]> = targets.iter_mut().map(|t| &mut *t.2).collect();
+            d.extender.extend_into(ring, input, &mut limbs).ring()?;
+            targets.par_iter_mut().for_each(|(_, pos, limb)| {
+                ring.ntt(tables.qp_basis[*pos]).forward(limb);
+            });
             Ok((d.digit, out))
         })
-        .collect::<Result<Vec<_>>>()?;
-    Ok(Decomposition { level, digits })
+        .collect::<Result<Vec<_>>>();
+    coeff.recycle();
+    Ok(Decomposition {
+        level,
+        digits: digits?,
+    })
 }
 
 fn no_special_primes() -> Error {
@@ -91,8 +111,8 @@ pub(crate) fn switch(
         }
     }
     let n = ring.degree();
-    let mut acc0 = RnsPoly::zero(ring, basis, Representation::Ntt);
-    let mut acc1 = RnsPoly::zero(ring, basis, Representation::Ntt);
+    let mut acc0 = RnsPoly::zero_pooled(ring, basis, Representation::Ntt);
+    let mut acc1 = RnsPoly::zero_pooled(ring, basis, Representation::Ntt);
     acc0.as_mut_slice()
         .par_chunks_mut(n)
         .zip(acc1.as_mut_slice().par_chunks_mut(n))
@@ -105,8 +125,8 @@ pub(crate) fn switch(
             inner_product_limb(ctx.modulus(basis[pos]), &d, &kb, &ka, out0, out1);
         });
     let (k0, k1) = rayon::join(
-        || mod_down.apply(ring, &acc0).ring(),
-        || mod_down.apply(ring, &acc1).ring(),
+        || mod_down.apply_owned(ring, acc0).ring(),
+        || mod_down.apply_owned(ring, acc1).ring(),
     );
     Ok((k0?, k1?))
 }
@@ -124,6 +144,21 @@ fn inner_product_limb(
     out0: &mut [u64],
     out1: &mut [u64],
 ) {
+    if let (Some(v), Some(((d0, b0), a0))) = (
+        IfmaModulus::new(m).filter(|_| simd_enabled()),
+        d.first().zip(kb.first()).zip(ka.first()),
+    ) {
+        // Canonical inputs below 2^50: Barrett products on eight lanes, reduced per digit.
+        out0.copy_from_slice(d0);
+        v.mul_assign_slice(out0, b0);
+        out1.copy_from_slice(d0);
+        v.mul_assign_slice(out1, a0);
+        for ((dj, bj), aj) in d.iter().zip(kb).zip(ka).skip(1) {
+            v.mul_add_assign_slice(out0, dj, bj);
+            v.mul_add_assign_slice(out1, dj, aj);
+        }
+        return;
+    }
     let n = out0.len();
     let mut start = 0;
     while start < n {

@@ -30,16 +30,22 @@ impl CkksEvaluator {
                 Ok((d0, d1))
             },
             || -> Result<RnsPoly> {
-                let mut d2 = a.c1.clone();
+                let mut d2 = RnsPoly::zero_pooled(ring, a.c1.moduli(), Representation::Ntt);
+                d2.as_mut_slice().copy_from_slice(a.c1.as_slice());
                 d2.mul_assign(ring, &b.c1).ring()?;
                 Ok(d2)
             },
         );
         let (mut d0, mut d1) = d01?;
-        let dec = decompose(&self.ctx, a.level, &d2?)?;
+        let d2 = d2?;
+        let dec = decompose(&self.ctx, a.level, &d2)?;
+        d2.recycle();
         let (k0, k1) = switch(&self.ctx, &dec, relin)?;
+        drop(dec);
         d0.add_assign(ring, &k0).ring()?;
         d1.add_assign(ring, &k1).ring()?;
+        k0.recycle();
+        k1.recycle();
         Ok(Ciphertext {
             c0: d0,
             c1: d1,
@@ -51,7 +57,7 @@ impl CkksEvaluator {
     }
 
     fn permute(&self, poly: &RnsPoly, perm: &[usize]) -> Result<RnsPoly> {
-        let mut out = RnsPoly::zero(self.ctx.ring(), poly.moduli(), Representation::Ntt);
+        let mut out = RnsPoly::zero_pooled(self.ctx.ring(), poly.moduli(), Representation::Ntt);
         poly.automorphism_ntt(perm, &mut out).ring()?;
         Ok(out)
     }
@@ -70,6 +76,8 @@ impl CkksEvaluator {
             || self.permute(&k0, &key.permutation),
             || self.permute(&k1, &key.permutation),
         );
+        k0.recycle();
+        k1.recycle();
         Ok(Ciphertext {
             c0: c0?,
             c1: c1?,

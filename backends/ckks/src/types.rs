@@ -61,6 +61,15 @@ pub struct Ciphertext {
     pub(crate) seed: Option<[u8; 32]>,
 }
 
+impl Drop for Ciphertext {
+    /// The components' buffers (public data) go back to the ring's scratch pool, so that the
+    /// next operation's output does not fault in fresh pages.
+    fn drop(&mut self) {
+        self.c0.recycle_in_place();
+        self.c1.recycle_in_place();
+    }
+}
+
 impl Ciphertext {
     /// The first component `c0`.
     pub fn c0(&self) -> &RnsPoly {

@@ -44,6 +44,22 @@ fn basis(c: &mut Criterion) {
         c.bench_function(&format!("divide_round_ntt_5_to_4/n=2^{log_n}"), |b| {
             b.iter(|| rescale.apply(&ctx, black_box(&y)).unwrap())
         });
+        // The N14_L4 / N15_L8 preset layout: 50 + 4 x 40-bit primes, three 50-bit special
+        // primes. ModUp of a 3-prime digit to the other 5 primes of Q u P, and ModDown of an
+        // 8-limb NTT-form key-switching output by the special primes (the IFMA kernels).
+        let chain = ntt_prime_chain(&[50, 40, 40, 40, 40, 50, 50, 50], 2 * n as u64).unwrap();
+        let ctx = RnsContext::new(n, &chain).unwrap();
+        let x = s.uniform_poly(&ctx, &[0, 1, 2], Representation::Coefficient);
+        let ext = BasisExtender::new(&ctx, &[0, 1, 2], &[3, 4, 5, 6, 7]).unwrap();
+        c.bench_function(&format!("basis_extend_3_to_5_50bit/n=2^{log_n}"), |b| {
+            b.iter(|| ext.extend(&ctx, black_box(&x)).unwrap())
+        });
+        let all: Vec<usize> = (0..8).collect();
+        let y = s.uniform_poly(&ctx, &all, Representation::Ntt);
+        let mod_down = DivideRound::new(&ctx, &[0, 1, 2, 3, 4], &[5, 6, 7]).unwrap();
+        c.bench_function(&format!("mod_down_ntt_8_to_5_50bit/n=2^{log_n}"), |b| {
+            b.iter(|| mod_down.apply(&ctx, black_box(&y)).unwrap())
+        });
     }
 }
 

@@ -85,6 +85,18 @@ fn accumulate(
     v: Option<(&[u64], u64)>,
     out: &mut [u64],
 ) {
+    if n >= crate::modular::SIMD_MIN_LEN && crate::simd::simd_enabled() {
+        if let Some(vm) = crate::simd::IfmaModulus::new(m) {
+            let mut rows: Vec<&[u64]> = y.chunks_exact(n).take(w.len()).collect();
+            let mut weights = w.to_vec();
+            if let Some((v, neg_q)) = v {
+                rows.push(v);
+                weights.push(neg_q);
+            }
+            vm.dot_scalar_slice(&mut out[..n], &rows, &weights);
+            return;
+        }
+    }
     let mut start = 0;
     while start < n {
         let len = BLOCK.min(n - start);
@@ -162,14 +174,45 @@ impl BasisExtender {
                 right: self.from.len(),
             });
         }
+        let mut out = RnsPoly::zero(ctx, &self.to, Representation::Coefficient);
         let n = ctx.degree();
+        let mut limbs: Vec<&mut [u64]> = out.as_mut_slice().chunks_exact_mut(n).collect();
+        self.extend_into(ctx, input.as_slice(), &mut limbs)?;
+        Ok(out)
+    }
+
+    /// [`BasisExtender::extend`] without allocating the output: `input` is the concatenation of
+    /// the coefficient-form limbs over `from` (`len(from) * N` words) and `out[j]` receives the
+    /// limb over `to[j]` (`N` words each). Output limbs run in parallel when
+    /// `N * limbs >= PARALLEL_THRESHOLD`.
+    ///
+    /// Errors: [`RingError::Mismatch`] when `input` or `out` has the wrong shape.
+    pub fn extend_into(
+        &self,
+        ctx: &RnsContext,
+        input: &[u64],
+        out: &mut [&mut [u64]],
+    ) -> RingResult<()> {
+        let n = ctx.degree();
+        if input.len() != self.from.len() * n {
+            return Err(RingError::Mismatch {
+                what: "input words of the basis extension",
+                left: input.len(),
+                right: self.from.len() * n,
+            });
+        }
+        if out.len() != self.to.len() || out.iter().any(|l| l.len() != n) {
+            return Err(RingError::Mismatch {
+                what: "output limbs of the basis extension",
+                left: out.len(),
+                right: self.to.len(),
+            });
+        }
         let parallel = n * (self.from.len() + self.to.len()) >= PARALLEL_THRESHOLD;
-        let mut y = input.as_slice().to_vec();
-        let scale = |(limb, (&i, &(w, ws))): (&mut [u64], (&usize, &(u64, u64)))| {
-            let m = ctx.modulus(i);
-            for x in limb.iter_mut() {
-                *x = m.mul_shoup(*x, w, ws);
-            }
+        let mut y = crate::scratch::take_zeroed(input.len());
+        y.copy_from_slice(input);
+        let scale = |(limb, (&i, &(w, _))): (&mut [u64], (&usize, &(u64, u64)))| {
+            ctx.modulus(i).mul_scalar_assign_slice(limb, w);
         };
         if parallel {
             y.par_chunks_exact_mut(n)
@@ -180,9 +223,8 @@ impl BasisExtender {
                 .zip(self.from.iter().zip(self.inv.iter()))
                 .for_each(scale);
         }
-        let mut out = RnsPoly::zero(ctx, &self.to, Representation::Coefficient);
         let k = self.from.len();
-        let convert = |(j, (limb, &t)): (usize, (&mut [u64], &usize))| {
+        let convert = |(j, (limb, &t)): (usize, (&mut &mut [u64], &usize))| {
             accumulate(
                 ctx.modulus(t),
                 &y,
@@ -193,19 +235,18 @@ impl BasisExtender {
             );
         };
         if parallel {
-            out.as_mut_slice()
-                .par_chunks_exact_mut(n)
+            out.par_iter_mut()
                 .zip(self.to.par_iter())
                 .enumerate()
                 .for_each(convert);
         } else {
-            out.as_mut_slice()
-                .chunks_exact_mut(n)
+            out.iter_mut()
                 .zip(self.to.iter())
                 .enumerate()
                 .for_each(convert);
         }
-        Ok(out)
+        crate::scratch::recycle(y);
+        Ok(())
     }
 }
 
@@ -323,6 +364,32 @@ impl DivideRound {
     ///
     /// Errors: [`RingError::Mismatch`] unless the input's moduli are `keep ++ drop`.
     pub fn apply(&self, ctx: &RnsContext, input: &RnsPoly) -> RingResult<RnsPoly> {
+        self.check_input(input)?;
+        let kk = self.keep.len();
+        let n = ctx.degree();
+        let mut out = RnsPoly::zero_pooled(ctx, &self.keep, input.repr());
+        let (kept, dropped) = input.as_slice().split_at(kk * n);
+        self.divide(ctx, dropped, Some(kept), &mut out);
+        Ok(out)
+    }
+
+    /// [`DivideRound::apply`] on an owned input, whose buffer becomes the output (no copy of the
+    /// kept limbs).
+    ///
+    /// Errors: [`RingError::Mismatch`] unless the input's moduli are `keep ++ drop`.
+    pub fn apply_owned(&self, ctx: &RnsContext, mut input: RnsPoly) -> RingResult<RnsPoly> {
+        self.check_input(&input)?;
+        let kk = self.keep.len();
+        let n = ctx.degree();
+        let mut dropped = crate::scratch::take_zeroed(input.as_slice().len() - kk * n);
+        dropped.copy_from_slice(&input.as_slice()[kk * n..]);
+        input.truncate_limbs(kk);
+        self.divide(ctx, &dropped, None, &mut input);
+        crate::scratch::recycle(dropped);
+        Ok(input)
+    }
+
+    fn check_input(&self, input: &RnsPoly) -> RingResult<()> {
         if input.moduli() != self.input_moduli.as_slice() {
             return Err(RingError::Mismatch {
                 what: "input moduli of DivideRound (keep ++ drop)",
@@ -330,29 +397,34 @@ impl DivideRound {
                 right: self.input_moduli.len(),
             });
         }
+        Ok(())
+    }
+
+    /// `out = (x - ext(dropped)) * D^-1` over `keep`, `x` being `kept` (the kept limbs of the
+    /// input) or, when `None`, `out` itself; `dropped` holds the input's dropped limbs (all in
+    /// `out`'s representation).
+    fn divide(&self, ctx: &RnsContext, dropped: &[u64], kept: Option<&[u64]>, out: &mut RnsPoly) {
         let n = ctx.degree();
         let (kk, kd) = (self.keep.len(), self.drop.len());
-        let repr = input.repr();
+        let repr = out.repr();
         let parallel = n * (kk + kd) >= PARALLEL_THRESHOLD;
         let single = kd == 1;
 
         // y_k = [(x_k + floor(D/2)) * (D/d_k)^-1]_{d_k} in coefficient form.
-        let mut y = input.as_slice()[kk * n..].to_vec();
+        let mut y = crate::scratch::take_zeroed(dropped.len());
+        y.copy_from_slice(dropped);
         let prepare = |(limb, (k, &i)): (&mut [u64], (usize, &usize))| {
             if repr == Representation::Ntt {
                 ctx.ntt(i).inverse(limb);
             }
             let m = ctx.modulus(i);
             let h = self.half_drop[k];
-            let (w, ws) = self.inv[k];
-            if single {
-                for x in limb.iter_mut() {
-                    *x = m.add(*x, h);
-                }
-            } else {
-                for x in limb.iter_mut() {
-                    *x = m.mul_shoup(m.add(*x, h), w, ws);
-                }
+            let p = m.value();
+            for x in limb.iter_mut() {
+                *x = sub_mod(p, *x, p - h);
+            }
+            if !single {
+                m.mul_scalar_assign_slice(limb, self.inv[k].0);
             }
         };
         if parallel {
@@ -365,49 +437,41 @@ impl DivideRound {
                 .for_each(prepare);
         }
         // v = floor(sum_k y_k / d_k), the multiple of D the fast conversion adds.
-        let v: Vec<u64> = if single {
-            Vec::new()
-        } else {
-            let mut frac = vec![0f64; n];
-            for (limb, &r) in y.chunks_exact(n).zip(&self.inv_f64) {
-                for (f, &x) in frac.iter_mut().zip(limb) {
-                    *f += x as f64 * r;
-                }
-            }
+        let mut v = crate::scratch::take_zeroed(if single { 0 } else { n });
+        if !single {
             let words = kd + 1;
             let mut big = vec![0u64; words];
-            frac.iter()
-                .enumerate()
-                .map(|(c, &f)| {
-                    let r = f.round();
-                    if (f - r).abs() > AMBIGUITY {
-                        return f.floor() as u64;
-                    }
-                    // The true value is r or r - 1: compare sum_k y_k * (D/d_k) with r * D.
-                    big.fill(0);
-                    for (k, hat) in self.hat_big.iter().enumerate() {
-                        mul_add_scalar(&mut big, hat, y[k * n + c]);
-                    }
-                    let r = r as u64;
-                    mul_sub_scalar(&mut big, &self.d_big, r);
-                    if big[words - 1] >> 63 == 1 {
-                        r.saturating_sub(1)
-                    } else {
-                        r
-                    }
-                })
-                .collect()
-        };
+            for (c, vc) in v.iter_mut().enumerate() {
+                let f: f64 = (0..kd).map(|k| y[k * n + c] as f64 * self.inv_f64[k]).sum();
+                // f >= 0: truncation is floor, and f + 0.5 truncated is the nearest integer
+                // whenever f lies within AMBIGUITY of one.
+                let r = (f + 0.5) as u64;
+                if (f - r as f64).abs() > AMBIGUITY {
+                    *vc = f as u64;
+                    continue;
+                }
+                // The true value is r or r - 1: compare sum_k y_k * (D/d_k) with r * D.
+                big.fill(0);
+                for (k, hat) in self.hat_big.iter().enumerate() {
+                    mul_add_scalar(&mut big, hat, y[k * n + c]);
+                }
+                mul_sub_scalar(&mut big, &self.d_big, r);
+                *vc = if big[words - 1] >> 63 == 1 {
+                    r.saturating_sub(1)
+                } else {
+                    r
+                };
+            }
+        }
 
-        let mut out =
-            RnsPoly::from_parts_unchecked(n, &self.keep, repr, input.as_slice()[..kk * n].to_vec());
         let finish = |(j, (limb, &t)): (usize, (&mut [u64], &usize))| {
             let m = ctx.modulus(t);
-            let mut ext = vec![0u64; n];
+            let p = m.value();
+            let mut ext = crate::scratch::take_zeroed(n);
             if single {
-                for (e, &x) in ext.iter_mut().zip(&y) {
-                    *e = m.reduce(x);
-                }
+                // y < d_0 < 2^61: the product by one is its canonical residue modulo t.
+                ext.copy_from_slice(&y[..n]);
+                m.mul_scalar_assign_slice(&mut ext, 1);
             } else {
                 accumulate(
                     m,
@@ -422,15 +486,25 @@ impl DivideRound {
             // coefficient (not a constant polynomial), so it is removed before the NTT.
             let h = self.half_keep[j];
             for e in ext.iter_mut() {
-                *e = m.sub(*e, h);
+                *e = sub_mod(p, *e, h);
             }
             if repr == Representation::Ntt {
                 ctx.ntt(t).forward(&mut ext);
             }
-            let (w, ws) = self.d_inv[j];
-            for (x, &e) in limb.iter_mut().zip(&ext) {
-                *x = m.mul_shoup(m.sub(*x, e), w, ws);
+            match kept {
+                Some(src) => {
+                    for ((x, &a), &e) in limb.iter_mut().zip(&src[j * n..(j + 1) * n]).zip(&ext) {
+                        *x = sub_mod(p, a, e);
+                    }
+                }
+                None => {
+                    for (x, &e) in limb.iter_mut().zip(&ext) {
+                        *x = sub_mod(p, *x, e);
+                    }
+                }
             }
+            m.mul_scalar_assign_slice(limb, self.d_inv[j].0);
+            crate::scratch::recycle(ext);
         };
         if parallel {
             out.as_mut_slice()
@@ -445,6 +519,14 @@ impl DivideRound {
                 .enumerate()
                 .for_each(finish);
         }
-        Ok(out)
+        crate::scratch::recycle(y);
+        crate::scratch::recycle(v);
     }
+}
+
+/// `a - b mod p` for `a, b < p < 2^63`, branch-free.
+#[inline]
+fn sub_mod(p: u64, a: u64, b: u64) -> u64 {
+    let d = a.wrapping_sub(b);
+    d.wrapping_add(p & 0u64.wrapping_sub(d >> 63))
 }

@@ -15,6 +15,7 @@ pub mod ntt;
 pub mod primes;
 pub mod rns;
 pub mod sampling;
+pub mod scratch;
 pub mod simd;
 
 pub use basis::{BasisExtender, DivideRound};

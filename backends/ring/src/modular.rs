@@ -11,7 +11,7 @@ use crate::error::{RingError, RingResult};
 pub const MAX_MODULUS_BITS: u32 = 61;
 
 /// Slices shorter than this take the scalar path (the vector set-up would not pay off).
-const SIMD_MIN_LEN: usize = 64;
+pub(crate) const SIMD_MIN_LEN: usize = 64;
 
 /// An odd modulus `2 < p < 2^61` with its Barrett constants.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -208,7 +208,19 @@ impl Modulus {
 
     /// `a[i] = a[i] + b[i] mod p`. Slices of equal length (extra elements of the longer one are
     /// ignored), values `< p`.
+    /// Uses the AVX-512 kernel when the CPU has IFMA and `p < 2^50` (bit-identical results).
     pub fn add_assign_slice(&self, a: &mut [u64], b: &[u64]) {
+        if a.len() >= SIMD_MIN_LEN && crate::simd::simd_enabled() {
+            if let Some(v) = crate::simd::IfmaModulus::new(self) {
+                v.add_assign_slice(a, b);
+                return;
+            }
+        }
+        self.add_assign_slice_scalar(a, b);
+    }
+
+    /// The portable scalar version of [`Modulus::add_assign_slice`] (the reference path).
+    pub fn add_assign_slice_scalar(&self, a: &mut [u64], b: &[u64]) {
         for (x, &y) in a.iter_mut().zip(b) {
             *x = self.add(*x, y);
         }
@@ -216,6 +228,17 @@ impl Modulus {
 
     /// `a[i] = a[i] - b[i] mod p`. Same rules as [`Modulus::add_assign_slice`].
     pub fn sub_assign_slice(&self, a: &mut [u64], b: &[u64]) {
+        if a.len() >= SIMD_MIN_LEN && crate::simd::simd_enabled() {
+            if let Some(v) = crate::simd::IfmaModulus::new(self) {
+                v.sub_assign_slice(a, b);
+                return;
+            }
+        }
+        self.sub_assign_slice_scalar(a, b);
+    }
+
+    /// The portable scalar version of [`Modulus::sub_assign_slice`] (the reference path).
+    pub fn sub_assign_slice_scalar(&self, a: &mut [u64], b: &[u64]) {
         for (x, &y) in a.iter_mut().zip(b) {
             *x = self.sub(*x, y);
         }

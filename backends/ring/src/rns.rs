@@ -114,12 +114,24 @@ pub enum Representation {
 /// limb `i` (modulo `ctx.modulus(moduli()[i])`) is `data[i*N .. (i+1)*N]`. All values are reduced.
 ///
 /// Every method taking a context expects the context the polynomial was built with.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub struct RnsPoly {
     n: usize,
     moduli: Vec<usize>,
     repr: Representation,
     data: Vec<u64>,
+}
+
+impl Clone for RnsPoly {
+    /// A copy whose buffer comes from the [`crate::scratch`] pool when one fits.
+    fn clone(&self) -> RnsPoly {
+        RnsPoly {
+            n: self.n,
+            moduli: self.moduli.clone(),
+            repr: self.repr,
+            data: crate::scratch::take_copy(&self.data),
+        }
+    }
 }
 
 impl Zeroize for RnsPoly {
@@ -142,6 +154,39 @@ impl RnsPoly {
             repr,
             data: vec![0; ctx.degree() * moduli.len()],
         }
+    }
+
+    /// [`RnsPoly::zero`] on a buffer from this thread's [`crate::scratch`] pool (for
+    /// temporaries of hot operations; hand it back with [`RnsPoly::recycle`]).
+    pub fn zero_pooled(ctx: &RnsContext, moduli: &[usize], repr: Representation) -> RnsPoly {
+        RnsPoly {
+            n: ctx.degree(),
+            moduli: moduli.to_vec(),
+            repr,
+            data: crate::scratch::take_zeroed(ctx.degree() * moduli.len()),
+        }
+    }
+
+    /// Gives the coefficient buffer to this thread's [`crate::scratch`] pool. Only for
+    /// polynomials holding public data (never secrets or decryption temporaries).
+    pub fn recycle(self) {
+        crate::scratch::recycle(self.data);
+    }
+
+    /// [`RnsPoly::recycle`] through a mutable reference, leaving `self` with no limbs (for
+    /// `Drop` implementations of public-data containers).
+    pub fn recycle_in_place(&mut self) {
+        crate::scratch::recycle(std::mem::take(&mut self.data));
+        self.moduli.clear();
+    }
+
+    /// Zeroizes the coefficients, then gives the (zero) buffer to this thread's
+    /// [`crate::scratch`] pool, leaving `self` with no limbs. For wiping secret temporaries on
+    /// drop without returning their pages to the allocator.
+    pub fn wipe_and_recycle(&mut self) {
+        self.data.as_mut_slice().zeroize();
+        crate::scratch::recycle(std::mem::take(&mut self.data));
+        self.moduli.clear();
     }
 
     /// Builds a polynomial from its flat limb-major data (`moduli.len() * N` values, each reduced
@@ -174,21 +219,6 @@ impl RnsPoly {
             repr,
             data,
         })
-    }
-
-    /// Internal constructor for data known to be well formed.
-    pub(crate) fn from_parts_unchecked(
-        n: usize,
-        moduli: &[usize],
-        repr: Representation,
-        data: Vec<u64>,
-    ) -> RnsPoly {
-        RnsPoly {
-            n,
-            moduli: moduli.to_vec(),
-            repr,
-            data,
-        }
     }
 
     /// The ring degree `N`.
@@ -250,15 +280,17 @@ impl RnsPoly {
         if coeffs.len() != ctx.degree() {
             return Err(mismatch("coefficient count", coeffs.len(), ctx.degree()));
         }
-        let mut out = RnsPoly::zero(ctx, moduli, Representation::Coefficient);
-        let n = out.n;
-        for (limb, &i) in out.data.chunks_exact_mut(n).zip(moduli) {
+        let mut data = crate::scratch::take_empty(coeffs.len() * moduli.len());
+        for &i in moduli {
             let m = ctx.modulus(i);
-            for (o, &c) in limb.iter_mut().zip(coeffs) {
-                *o = m.reduce_i64(c);
-            }
+            data.extend(coeffs.iter().map(|&c| reduce_small_i64(m, c)));
         }
-        Ok(out)
+        Ok(RnsPoly {
+            n: ctx.degree(),
+            moduli: moduli.to_vec(),
+            repr: Representation::Coefficient,
+            data,
+        })
     }
 
     /// Coefficient-form polynomial from real coefficients rounded to the nearest integer (ties
@@ -289,7 +321,7 @@ impl RnsPoly {
             for (o, &x) in limb.iter_mut().zip(coeffs) {
                 let r = x.round();
                 *o = if r.abs() < TWO_63 {
-                    m.reduce_i64(r as i64)
+                    reduce_small_i64(m, r as i64)
                 } else {
                     // r = ±mantissa * 2^exp with exp >= 11 (|r| >= 2^63).
                     let bits = r.to_bits();
@@ -501,7 +533,7 @@ impl RnsPoly {
             n: self.n,
             moduli: self.moduli[start..end].to_vec(),
             repr: self.repr,
-            data: self.data[start * self.n..end * self.n].to_vec(),
+            data: crate::scratch::take_copy(&self.data[start * self.n..end * self.n]),
         }
     }
 
@@ -578,5 +610,17 @@ impl RnsPoly {
             }
         }
         Ok(())
+    }
+}
+
+/// `c mod p` in `[0, p)`, with a branch-light path for `|c| < p` (error and message samples).
+#[inline]
+fn reduce_small_i64(m: &Modulus, c: i64) -> u64 {
+    let p = m.value();
+    if c.unsigned_abs() < p {
+        // p < 2^61 fits an i64; the mask adds p to negative values only.
+        (c + ((c >> 63) & p as i64)) as u64
+    } else {
+        m.reduce_i64(c)
     }
 }

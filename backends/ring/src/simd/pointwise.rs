@@ -90,6 +90,58 @@ impl IfmaModulus {
         self.modulus.mul_scalar_assign_slice_scalar(a, c);
     }
 
+    /// `out[i] = sum_k rows[k][i] * w[k] mod p` (canonical), over the common length of `out`
+    /// and the rows: the linear combination of fast basis conversion. Any `w[k]` is accepted
+    /// (reduced first); rows hold any `u64` (eight-lane groups with a value `>= 2^52` take an
+    /// exact 128-bit scalar path). At most [`crate::basis::MAX_SOURCE_MODULI`]` + 1` rows keep
+    /// the scalar path from overflowing; `rows.len() != w.len()` uses the shorter of the two.
+    pub fn dot_scalar_slice(&self, out: &mut [u64], rows: &[&[u64]], w: &[u64]) {
+        let m = &self.modulus;
+        let count = rows.len().min(w.len());
+        let (rows, w) = (&rows[..count], &w[..count]);
+        let w: Vec<u64> = w.iter().map(|&x| m.reduce(x)).collect();
+        #[cfg(target_arch = "x86_64")]
+        if ifma_available() {
+            let ws: Vec<u64> = w
+                .iter()
+                .map(|&x| super::ntt::shoup52(x, m.value()))
+                .collect();
+            // SAFETY: the CPU supports avx512f and avx512ifma (checked just above).
+            unsafe { super::x86_pointwise::dot_scalar(self.params(), out, rows, &w, &ws) };
+            return;
+        }
+        let len = rows.iter().fold(out.len(), |l, r| l.min(r.len()));
+        for (c, o) in out.iter_mut().enumerate().take(len) {
+            let acc = rows
+                .iter()
+                .zip(&w)
+                .fold(0u128, |acc, (r, &wk)| acc + r[c] as u128 * wk as u128);
+            *o = m.reduce_u128(acc);
+        }
+    }
+
+    /// `a[i] = a[i] + b[i] mod p`, identical to [`Modulus::add_assign_slice`] for every input.
+    pub fn add_assign_slice(&self, a: &mut [u64], b: &[u64]) {
+        #[cfg(target_arch = "x86_64")]
+        if ifma_available() {
+            // SAFETY: the CPU supports avx512f and avx512ifma (checked just above).
+            unsafe { super::x86_pointwise::add_assign(self.modulus.value(), a, b) };
+            return;
+        }
+        self.modulus.add_assign_slice_scalar(a, b);
+    }
+
+    /// `a[i] = a[i] - b[i] mod p`, identical to [`Modulus::sub_assign_slice`] for every input.
+    pub fn sub_assign_slice(&self, a: &mut [u64], b: &[u64]) {
+        #[cfg(target_arch = "x86_64")]
+        if ifma_available() {
+            // SAFETY: the CPU supports avx512f and avx512ifma (checked just above).
+            unsafe { super::x86_pointwise::sub_assign(self.modulus.value(), a, b) };
+            return;
+        }
+        self.modulus.sub_assign_slice_scalar(a, b);
+    }
+
     /// The kernel parameters.
     #[cfg(target_arch = "x86_64")]
     #[inline]

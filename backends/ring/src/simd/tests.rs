@@ -266,3 +266,49 @@ proptest! {
         }
     }
 }
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    #[test]
+    fn add_sub_and_dot_kernels_match_scalar(
+        (p, v) in prime_below_2_50().prop_flat_map(|p| {
+            (Just(p), prop::collection::vec((0..p, 0..p, word(p)), 0..70))
+        }),
+        w in prop::collection::vec(any::<u64>(), 0..5),
+    ) {
+        if !ifma_available() {
+            return Ok(());
+        }
+        let m = Modulus::new(p).unwrap();
+        let k = IfmaModulus::new(&m).unwrap();
+        let a: Vec<u64> = v.iter().map(|t| t.0).collect();
+        let b: Vec<u64> = v.iter().map(|t| t.1).collect();
+        let (mut x, mut y) = (a.clone(), a.clone());
+        m.add_assign_slice_scalar(&mut x, &b);
+        k.add_assign_slice(&mut y, &b);
+        prop_assert_eq!(&x, &y);
+        let (mut x, mut y) = (a.clone(), a.clone());
+        m.sub_assign_slice_scalar(&mut x, &b);
+        k.sub_assign_slice(&mut y, &b);
+        prop_assert_eq!(&x, &y);
+        // Rows: canonical values, and the third column with arbitrary words (scalar groups).
+        let c: Vec<u64> = v.iter().map(|t| t.2).collect();
+        let rows: Vec<&[u64]> = [&a[..], &b[..], &c[..]]
+            .into_iter()
+            .cycle()
+            .take(w.len())
+            .collect();
+        let mut got = vec![0u64; a.len()];
+        k.dot_scalar_slice(&mut got, &rows, &w);
+        let want: Vec<u64> = (0..a.len())
+            .map(|i| {
+                let acc = rows
+                    .iter()
+                    .zip(&w)
+                    .fold(0u128, |s, (r, &wk)| s + r[i] as u128 * (wk % p) as u128);
+                (acc % p as u128) as u64
+            })
+            .collect();
+        prop_assert_eq!(got, want);
+    }
+}

@@ -150,3 +150,99 @@ pub(super) fn mul_scalar_assign(params: Params, a: &mut [u64], c: u64) {
     }
     m.mul_scalar_assign_slice_scalar(&mut a[vlen..], c);
 }
+
+/// `out[i] = sum_k rows[k][i] * w[k] mod p` (canonical) for `w[k] < p` with
+/// `ws[k] = shoup52(w[k], p)`, over the common length of `out` and the rows. Each term is a lazy
+/// 52-bit Shoup product in `[0, 2p)` and the running sum is kept below `2p`; eight-lane groups
+/// holding a row value `>= 2^52` are computed exactly in 128-bit scalar arithmetic instead.
+#[target_feature(enable = "avx512f,avx512ifma")]
+pub(super) fn dot_scalar(params: Params, out: &mut [u64], rows: &[&[u64]], w: &[u64], ws: &[u64]) {
+    let m = params.modulus;
+    let len = rows.iter().fold(out.len(), |l, r| l.min(r.len()));
+    let k = Consts::new(m.value());
+    let limit = splat(MASK52);
+    let wv: Vec<(__m512i, __m512i)> = w
+        .iter()
+        .zip(ws)
+        .map(|(&a, &b)| (splat(a), splat(b)))
+        .collect();
+    let scalar = |out: &mut [u64], start: usize, end: usize| {
+        for (c, o) in out.iter_mut().enumerate().take(end).skip(start) {
+            let acc = rows
+                .iter()
+                .zip(w)
+                .fold(0u128, |acc, (r, &wk)| acc + r[c] as u128 * wk as u128);
+            *o = m.reduce_u128(acc);
+        }
+    };
+    let vlen = len - len % 8;
+    let op = out.as_mut_ptr();
+    let mut i = 0;
+    while i < vlen {
+        let mut acc = k.zero;
+        let mut bad = 0u8;
+        for (r, &(wk, wsk)) in rows.iter().zip(&wv) {
+            // SAFETY: i + 8 <= vlen <= len <= r.len().
+            let x = unsafe { load(r.as_ptr().add(i)) };
+            bad |= _mm512_cmpgt_epu64_mask(x, limit);
+            acc = csub(
+                _mm512_add_epi64(acc, mul_shoup_lazy(&k, x, wk, wsk)),
+                k.two_p,
+            );
+        }
+        if bad == 0 {
+            // SAFETY: i + 8 <= vlen <= len <= out.len().
+            unsafe { store(op.add(i), csub(acc, k.p)) };
+        } else {
+            scalar(out, i, i + 8);
+        }
+        i += 8;
+    }
+    scalar(out, vlen, len);
+}
+
+/// `a[i] = min(s, s - p)` with `s = a[i] + b[i]` (wrapping): [`Modulus::add`] on eight lanes,
+/// over the common length.
+#[target_feature(enable = "avx512f,avx512ifma")]
+pub(super) fn add_assign(p: u64, a: &mut [u64], b: &[u64]) {
+    let len = a.len().min(b.len());
+    let pv = splat(p);
+    let vlen = len - len % 8;
+    let (ap, bp) = (a.as_mut_ptr(), b.as_ptr());
+    let mut i = 0;
+    while i < vlen {
+        // SAFETY: i + 8 <= vlen <= len, the length of both slices.
+        unsafe {
+            let s = _mm512_add_epi64(load(ap.add(i)), load(bp.add(i)));
+            store(ap.add(i), _mm512_min_epu64(s, _mm512_sub_epi64(s, pv)));
+        }
+        i += 8;
+    }
+    for (x, &y) in a[vlen..len].iter_mut().zip(&b[vlen..len]) {
+        let s = x.wrapping_add(y);
+        *x = s.min(s.wrapping_sub(p));
+    }
+}
+
+/// `a[i] = min(d, d + p)` with `d = a[i] - b[i]` (wrapping): [`Modulus::sub`] on eight lanes,
+/// over the common length.
+#[target_feature(enable = "avx512f,avx512ifma")]
+pub(super) fn sub_assign(p: u64, a: &mut [u64], b: &[u64]) {
+    let len = a.len().min(b.len());
+    let pv = splat(p);
+    let vlen = len - len % 8;
+    let (ap, bp) = (a.as_mut_ptr(), b.as_ptr());
+    let mut i = 0;
+    while i < vlen {
+        // SAFETY: i + 8 <= vlen <= len, the length of both slices.
+        unsafe {
+            let d = _mm512_sub_epi64(load(ap.add(i)), load(bp.add(i)));
+            store(ap.add(i), _mm512_min_epu64(d, _mm512_add_epi64(d, pv)));
+        }
+        i += 8;
+    }
+    for (x, &y) in a[vlen..len].iter_mut().zip(&b[vlen..len]) {
+        let d = x.wrapping_sub(y);
+        *x = d.min(d.wrapping_add(p));
+    }
+}

@@ -1,0 +1,124 @@
+//! A small process-wide pool of coefficient buffers, so that hot operations (key switching,
+//! rotations, rescaling) and the polynomials they return reuse memory instead of asking the
+//! allocator for fresh, page-faulting pages on every call (glibc returns freed megabyte-sized
+//! blocks to the kernel, so each call would otherwise fault and clear its pages again).
+//!
+//! Buffers are recycled either holding public data (ciphertext-derived temporaries) or after
+//! being zeroized (see `RnsPoly::wipe_and_recycle`); a buffer is handed out again zero-filled.
+
+use std::sync::Mutex;
+
+/// Most bytes the pool retains (larger pools only hold memory); the oldest buffers make room.
+const MAX_POOLED_BYTES: usize = 64 << 20;
+
+/// Smallest buffer worth pooling: below it the allocator reuses memory well by itself (and small
+/// objects, e.g. test-sized polynomials, never stay alive in the pool).
+pub const MIN_POOLED_BYTES: usize = 256 << 10;
+
+struct Pool {
+    buffers: Vec<Vec<u64>>,
+    bytes: usize,
+}
+
+static POOL: Mutex<Pool> = Mutex::new(Pool {
+    buffers: Vec::new(),
+    bytes: 0,
+});
+
+/// A zero-filled vector of `len` words, reusing a pooled buffer of exactly that capacity (so
+/// that no stale data hides in spare capacity), else allocating.
+pub fn take_zeroed(len: usize) -> Vec<u64> {
+    match take_buffer(len) {
+        Some(mut v) => {
+            v.clear();
+            v.resize(len, 0);
+            v
+        }
+        None => vec![0; len],
+    }
+}
+
+/// The most recently pooled buffer of capacity `len`, removed from the pool.
+fn take_buffer(len: usize) -> Option<Vec<u64>> {
+    if len * 8 < MIN_POOLED_BYTES {
+        return None;
+    }
+    POOL.lock().ok().and_then(|mut pool| {
+        let best = pool.buffers.iter().rposition(|v| v.capacity() == len)?;
+        let v = pool.buffers.remove(best);
+        pool.bytes -= v.capacity() * 8;
+        Some(v)
+    })
+}
+
+/// An empty vector with capacity for `len` words (a pooled buffer when one of exactly that
+/// capacity is free), to be filled by `extend` without a zeroing pass.
+pub fn take_empty(len: usize) -> Vec<u64> {
+    match take_buffer(len) {
+        Some(mut v) => {
+            v.clear();
+            v
+        }
+        None => Vec::with_capacity(len),
+    }
+}
+
+/// A copy of `src`, in a pooled buffer when one fits (see [`take_zeroed`]).
+pub fn take_copy(src: &[u64]) -> Vec<u64> {
+    match take_buffer(src.len()) {
+        Some(mut v) => {
+            v.clear();
+            v.extend_from_slice(src);
+            v
+        }
+        None => src.to_vec(),
+    }
+}
+
+/// Returns a buffer to the pool (buffers below [`MIN_POOLED_BYTES`] are simply dropped; when the
+/// pool is full the oldest buffers are dropped). Never pass a buffer holding secrets: zeroize it
+/// first.
+pub fn recycle(v: Vec<u64>) {
+    let bytes = v.capacity() * 8;
+    if !(MIN_POOLED_BYTES..=MAX_POOLED_BYTES).contains(&bytes) {
+        return;
+    }
+    let evicted = match POOL.lock() {
+        Ok(mut pool) => {
+            let mut evicted = Vec::new();
+            while pool.bytes + bytes > MAX_POOLED_BYTES && !pool.buffers.is_empty() {
+                let old = pool.buffers.remove(0);
+                pool.bytes -= old.capacity() * 8;
+                evicted.push(old);
+            }
+            pool.bytes += bytes;
+            pool.buffers.push(v);
+            evicted
+        }
+        Err(_) => Vec::new(),
+    };
+    // Freed outside the lock.
+    drop(evicted);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn buffers_come_back_zeroed_and_reused() {
+        // An odd size no other test uses, so that the buffer found is this one.
+        let len = MIN_POOLED_BYTES / 8 + 1237;
+        let mut v = take_zeroed(len);
+        assert_eq!(v, vec![0; len]);
+        v.iter_mut().for_each(|x| *x = 7);
+        let ptr = v.as_ptr();
+        recycle(v);
+        let w = take_zeroed(len);
+        assert_eq!(w, vec![0; len]);
+        assert_eq!(w.as_ptr(), ptr, "the pooled buffer is reused");
+        recycle(w);
+        let src: Vec<u64> = (0..len as u64).collect();
+        assert_eq!(take_copy(&src), src);
+    }
+}
