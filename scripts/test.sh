@@ -6,3 +6,5 @@ cd "$(dirname "$0")/.."
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked
+# ONNX import tests (hetile-layers with tract-onnx; the models are in layers/tests/models)
+cargo test -p hetile-layers --features onnx --locked

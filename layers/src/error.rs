@@ -75,6 +75,22 @@ pub enum LayerError {
         /// Level of the input.
         available: usize,
     },
+    /// An ONNX file cannot be read or decoded.
+    #[error("ONNX: {reason}")]
+    OnnxRead {
+        /// What failed.
+        reason: String,
+    },
+    /// An ONNX node cannot be mapped onto a model.
+    #[error("ONNX node '{node}' ({op}): {reason}")]
+    Onnx {
+        /// The node name (or its first output when unnamed).
+        node: String,
+        /// The ONNX op type.
+        op: String,
+        /// Why, and what to do.
+        reason: String,
+    },
 }
 
 /// The result type of this crate.

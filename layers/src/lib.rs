@@ -14,8 +14,10 @@
 //! rotation steps it needs ([`hetile_tiles::OpPlan`]); its `forward` runs on any
 //! [`hetile_backend::Backend`]. The model adds these up ([`ModelPlan`]): total depth, counts and
 //! the exact [`hetile_backend::KeyRequirements`]. The batch is the last tile dimension
-//! ([`Packing`]), so one ciphertext scores many samples. The ONNX importer (feature `onnx`)
-//! comes in a later change. Weights are encoded at each encrypted run, at the level the
+//! ([`Packing`]), so one ciphertext scores many samples. The ONNX importer (feature `onnx`,
+//! `onnx::load`) maps an ONNX graph onto a model. [`interleaved`] holds the interleaved
+//! tile convolution (chained stride-1 convolutions and squares without repacking; not yet a
+//! strategy of the model's plan). Weights are encoded at each encrypted run, at the level the
 //! activation reaches (a compiled, pre-encoded model is a later stage).
 //!
 //! ```
@@ -56,8 +58,11 @@
 
 pub mod error;
 pub mod form;
+pub mod interleaved;
 pub mod layers;
 pub mod model;
+#[cfg(feature = "onnx")]
+pub mod onnx;
 pub mod poly;
 pub mod polyeval;
 

@@ -160,6 +160,21 @@ impl ModelBuilder {
         self
     }
 
+    /// Appends any node (a layer built by the caller, or a residual add), checked like the
+    /// other builder methods: the first error is kept for [`ModelBuilder::build`].
+    pub fn node(self, node: Node) -> ModelBuilder {
+        self.push(|_| Ok(node))
+    }
+    /// The first error so far, if any.
+    pub fn error(&self) -> Option<&str> {
+        self.error.as_deref()
+    }
+    /// The last node pushed, for folding a following per-feature affine map into it.
+    #[cfg_attr(not(feature = "onnx"), allow(dead_code))]
+    pub(crate) fn last_node_mut(&mut self) -> Option<&mut Node> {
+        self.model.nodes.last_mut()
+    }
+
     /// The index of the current value (0 = input; `n` = output of the n-th node), for
     /// [`ModelBuilder::add_from`].
     pub fn current(&self) -> usize {
@@ -323,6 +338,11 @@ impl Model {
     /// The per-sample input shape.
     pub fn input_dims(&self) -> &[usize] {
         &self.input
+    }
+    /// The per-sample shape of every value: entry 0 is the input, entry `i + 1` the output of
+    /// node `i`.
+    pub fn value_dims(&self) -> &[Vec<usize>] {
+        &self.dims
     }
     /// The per-sample output shape.
     pub fn output_dims(&self) -> &[usize] {

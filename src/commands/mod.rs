@@ -1,7 +1,10 @@
 //! Subcommands of the `hetile` CLI.
 
 mod bench;
+mod calibrate;
 mod fuzz;
+#[cfg(feature = "onnx")]
+mod inspect;
 mod params;
 
 use clap::{Parser, Subcommand};
@@ -23,6 +26,12 @@ enum Command {
     Params(params::ParamsArgs),
     /// Fuzz every deserializer of the native backend with random and mutated blobs.
     Fuzz(fuzz::FuzzArgs),
+    /// Measure the native backend per operation, ring degree, level and thread count, and write
+    /// the simulator's cost table (YAML).
+    Calibrate(calibrate::CalibrateArgs),
+    /// Import an ONNX model and print its layers, shapes, depth, keys and parameter needs.
+    #[cfg(feature = "onnx")]
+    Inspect(inspect::InspectArgs),
 }
 
 /// A CLI failure: the message and the process exit code.
@@ -71,5 +80,8 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Bench(a) => bench::run(a),
         Command::Params(a) => params::run(a),
         Command::Fuzz(a) => fuzz::run(a),
+        #[cfg(feature = "onnx")]
+        Command::Inspect(a) => inspect::run(a),
+        Command::Calibrate(a) => calibrate::run(a),
     }
 }

@@ -185,6 +185,14 @@ impl Conv2d {
     pub fn bias(&self) -> &Array1<f64> {
         &self.bias
     }
+    /// The strides (height, width).
+    pub fn stride(&self) -> [usize; 2] {
+        self.stride
+    }
+    /// The symmetric zero paddings (height, width).
+    pub fn padding(&self) -> [usize; 2] {
+        self.padding
+    }
 
     /// The input pixel under patch element `k` (`(ci kh + i) kw + j`) at output position
     /// `(oh, ow)`, or `None` in the padding.
