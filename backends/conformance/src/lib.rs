@@ -27,6 +27,7 @@
 
 mod arithmetic;
 mod circuit;
+pub mod counting;
 mod encoding;
 mod errors;
 mod levels;
