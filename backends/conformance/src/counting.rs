@@ -5,7 +5,8 @@
 //! `rotate` once per step). The simulator has its own per-level, timed counter for cost models.
 
 use hetile_backend::{
-    Backend, Client, Complex, Evaluator, KeyRequirements, Level, Params, Result, Scale,
+    Backend, Client, Complex, Evaluator, KeyRequirements, Level, Params, ParamsLiteral, Result,
+    Scale, SecretDistribution, SecurityLevel,
 };
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
@@ -227,4 +228,29 @@ pub fn counting_client<B: Backend>(
     let client = CountingClient::<B>::new_insecure_seeded_for_tests(params, keys, seed)?;
     let ev = client.evaluator()?;
     Ok((client, ev))
+}
+
+/// Insecure test parameters: N = 2^log_n, q = 60 + levels x 40 bits, one 60-bit special prime,
+/// scale 2^40 (tests only: no security check).
+///
+/// Errors: those of [`Params::new`] (e.g. a degree too small for the primes).
+pub fn insecure_test_params(log_n: u32, levels: usize) -> Result<Params> {
+    let mut log_q = vec![60];
+    log_q.extend(std::iter::repeat_n(40, levels));
+    Params::new(ParamsLiteral {
+        log_n,
+        log_q,
+        log_p: vec![60],
+        log_scale: 40,
+        digits: None,
+        security: SecurityLevel::Insecure,
+        secret: SecretDistribution::Ternary,
+    })
+}
+
+/// Keys for everything: relinearization and every rotation step of a `slots`-slot ciphertext.
+pub fn all_keys(slots: usize) -> KeyRequirements {
+    KeyRequirements::none()
+        .with_relinearization()
+        .with_rotations((1..slots as i64).collect::<Vec<_>>())
 }

@@ -129,19 +129,13 @@ impl Evaluator<MockBackend> for MockEvaluator {
 
     fn add_assign(&self, a: &mut MockCiphertext, b: &MockCiphertext) -> Result<()> {
         self.check_additive(a, b)?;
-        for (x, y) in a.values.iter_mut().zip(&b.values) {
-            x.re += y.re;
-            x.im += y.im;
-        }
+        accumulate(&mut a.values, &b.values, 1.0);
         Ok(())
     }
 
     fn sub_assign(&self, a: &mut MockCiphertext, b: &MockCiphertext) -> Result<()> {
         self.check_additive(a, b)?;
-        for (x, y) in a.values.iter_mut().zip(&b.values) {
-            x.re -= y.re;
-            x.im -= y.im;
-        }
+        accumulate(&mut a.values, &b.values, -1.0);
         Ok(())
     }
 
@@ -156,19 +150,13 @@ impl Evaluator<MockBackend> for MockEvaluator {
 
     fn add_plain_assign(&self, a: &mut MockCiphertext, p: &MockPlaintext) -> Result<()> {
         self.check_additive_plain(a, p)?;
-        for (x, y) in a.values.iter_mut().zip(&p.values) {
-            x.re += y.re;
-            x.im += y.im;
-        }
+        accumulate(&mut a.values, &p.values, 1.0);
         Ok(())
     }
 
     fn sub_plain_assign(&self, a: &mut MockCiphertext, p: &MockPlaintext) -> Result<()> {
         self.check_additive_plain(a, p)?;
-        for (x, y) in a.values.iter_mut().zip(&p.values) {
-            x.re -= y.re;
-            x.im -= y.im;
-        }
+        accumulate(&mut a.values, &p.values, -1.0);
         Ok(())
     }
 
@@ -339,5 +327,14 @@ impl Evaluator<MockBackend> for MockEvaluator {
             return Err(Error::MissingRotationKey { step });
         }
         steps.iter().map(|&s| self.rotate(a, s)).collect()
+    }
+}
+
+/// `dst[i] += sign * src[i]` for `sign` = 1 or -1 (adding the negation is bit-identical to
+/// subtracting).
+fn accumulate(dst: &mut [Complex], src: &[Complex], sign: f64) {
+    for (x, y) in dst.iter_mut().zip(src) {
+        x.re += sign * y.re;
+        x.im += sign * y.im;
     }
 }

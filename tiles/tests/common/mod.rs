@@ -1,33 +1,20 @@
 //! Test helpers: small parameters, the counting mock (the decorator lives in
 //! `hetile_conformance::counting`), layout checks and test arrays.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)] // shared by several test binaries, each using a part
 
-use hetile_backend::{
-    Backend, Client, KeyRequirements, Params, ParamsLiteral, SecretDistribution, SecurityLevel,
-};
+use hetile_backend::{Backend, Client, KeyRequirements, Params};
 use hetile_mock::MockBackend;
 use hetile_tiles::{OpCost, TileDim, TileShape};
 use ndarray::{ArrayD, IxDyn};
 use proptest::prelude::*;
 
-/// Insecure test parameters: N = 2^log_n, q = 60 + levels x 40 bits, scale 2^40.
+/// Insecure test parameters (see `hetile_conformance::counting::insecure_test_params`).
 pub fn params(log_n: u32, levels: usize) -> Params {
-    let mut log_q = vec![60];
-    log_q.extend(std::iter::repeat_n(40, levels));
-    Params::new(ParamsLiteral {
-        log_n,
-        log_q,
-        log_p: vec![60],
-        log_scale: 40,
-        digits: None,
-        security: SecurityLevel::Insecure,
-        secret: SecretDistribution::Ternary,
-    })
-    .unwrap()
+    hetile_conformance::counting::insecure_test_params(log_n, levels).unwrap()
 }
 
 pub use hetile_conformance::counting::{
-    Counting, CountingClient, CountingEvaluator, Counts, Tally,
+    all_keys, Counting, CountingClient, CountingEvaluator, Counts, Tally,
 };
 
 /// The counting mock.
@@ -39,13 +26,6 @@ pub fn counting_mock(
     keys: &KeyRequirements,
 ) -> (CountingClient<MockBackend>, CountingEvaluator<MockBackend>) {
     hetile_conformance::counting::counting_client::<MockBackend>(params, keys, 1).unwrap()
-}
-
-/// Keys for everything: relinearization and every rotation step of a `slots`-slot ciphertext.
-pub fn all_keys(slots: usize) -> KeyRequirements {
-    KeyRequirements::none()
-        .with_relinearization()
-        .with_rotations((1..slots as i64).collect::<Vec<_>>())
 }
 
 /// A deterministic test array with values in about [-2, 2].
