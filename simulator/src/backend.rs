@@ -16,6 +16,7 @@ pub struct SimBackend;
 
 impl Backend for SimBackend {
     const NAME: &'static str = "sim";
+    const METADATA_ONLY: bool = true;
     type Ciphertext = SimCiphertext;
     type Plaintext = SimPlaintext;
     type Evaluator = SimEvaluator;

@@ -56,6 +56,7 @@ pub struct Counting<B: Backend>(PhantomData<fn() -> B>);
 
 impl<B: Backend> Backend for Counting<B> {
     const NAME: &'static str = "counting";
+    const METADATA_ONLY: bool = B::METADATA_ONLY;
     type Ciphertext = B::Ciphertext;
     type Plaintext = B::Plaintext;
     type Evaluator = CountingEvaluator<B>;

@@ -9,9 +9,20 @@ use ndarray::{ArrayD, IxDyn};
 use rayon::prelude::*;
 use std::fmt;
 
-/// The slot vectors of every tile of `shape` holding `array` (zeros in unused slots).
-/// Errors with [`TileError::ArrayShapeMismatch`] unless the array has the logical shape.
-pub(crate) fn pack_values(shape: &TileShape, array: &ArrayD<f64>) -> Result<Vec<Vec<f64>>> {
+/// As [`pack_values`], except that a metadata-only backend ([`Backend::METADATA_ONLY`]) gets
+/// empty slot vectors (after the same shape check): it ignores values.
+pub(crate) fn pack_for<B: Backend>(
+    shape: &TileShape,
+    array: &ArrayD<f64>,
+) -> Result<Vec<Vec<f64>>> {
+    if B::METADATA_ONLY {
+        check_logical(shape, array)?;
+        return Ok(vec![Vec::new(); shape.num_tiles()]);
+    }
+    pack_values(shape, array)
+}
+
+fn check_logical(shape: &TileShape, array: &ArrayD<f64>) -> Result<()> {
     let logical = shape.logical_shape();
     if array.shape() != logical.as_slice() {
         return Err(TileError::ArrayShapeMismatch {
@@ -20,6 +31,13 @@ pub(crate) fn pack_values(shape: &TileShape, array: &ArrayD<f64>) -> Result<Vec<
             shape: shape.to_string(),
         });
     }
+    Ok(())
+}
+
+/// The slot vectors of every tile of `shape` holding `array` (zeros in unused slots).
+/// Errors with [`TileError::ArrayShapeMismatch`] unless the array has the logical shape.
+pub(crate) fn pack_values(shape: &TileShape, array: &ArrayD<f64>) -> Result<Vec<Vec<f64>>> {
+    check_logical(shape, array)?;
     let data: Vec<f64> = array.iter().copied().collect();
     Ok((0..shape.num_tiles())
         .into_par_iter()
@@ -174,7 +192,7 @@ impl<B: Backend> TileTensor<B> {
         scale: Scale,
     ) -> Result<Self> {
         shape.check_slots(client.params().slots())?;
-        let values = pack_values(&shape, array)?;
+        let values = pack_for::<B>(&shape, array)?;
         let tiles = values
             .par_iter()
             .map(|v| {
@@ -322,7 +340,7 @@ impl<B: Backend> PlainTileTensor<B> {
         scale: Scale,
     ) -> Result<Self> {
         shape.check_slots(ev.slots())?;
-        let values = pack_values(&shape, array)?;
+        let values = pack_for::<B>(&shape, array)?;
         let tiles = values
             .par_iter()
             .map(|v| Ok(ev.encode(v, level, scale)?))

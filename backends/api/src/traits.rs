@@ -68,6 +68,10 @@ pub fn normalize_step(step: i64, slots: SlotCount) -> usize {
 pub trait Backend: Sized + Send + Sync + 'static {
     /// A short name ("hetile-ckks", "mock", "sim").
     const NAME: &'static str;
+    /// Whether ciphertexts and plaintexts carry only metadata (level, scale), no values, as in
+    /// the simulator. Callers may then skip building slot vectors: encoding an empty slice is
+    /// valid and the values would be ignored anyway. Default `false`.
+    const METADATA_ONLY: bool = false;
     /// An encrypted vector of slots.
     type Ciphertext: Meta + Clone + Debug + Send + Sync;
     /// An encoded, unencrypted vector of slots.

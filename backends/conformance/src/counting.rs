@@ -86,6 +86,7 @@ pub struct CountingClient<B: Backend> {
 
 impl<B: Backend> Backend for Counting<B> {
     const NAME: &'static str = "counting";
+    const METADATA_ONLY: bool = B::METADATA_ONLY;
     type Ciphertext = B::Ciphertext;
     type Plaintext = B::Plaintext;
     type Evaluator = CountingEvaluator<B>;
