@@ -2,39 +2,24 @@
 //! multiplicative depth, rotation keys and parameter needs (minimum levels, a suggested ring
 //! degree).
 
+use super::model_args::ModelArgs;
 use super::CliError;
 use clap::Args;
 use hetile::backend::{max_log_qp, SecurityLevel};
-use hetile::layers::onnx::{self, ApproxSpec, ImportOptions};
 use hetile::layers::{Model, ModelPlan, Packing};
 use std::fmt::Write as _;
-use std::path::PathBuf;
 
 /// Arguments of `hetile inspect`.
 #[derive(Debug, Args)]
 pub struct InspectArgs {
-    /// The ONNX file.
-    model: PathBuf,
+    #[command(flatten)]
+    model: ModelArgs,
     /// Samples per ciphertext (the last tile dimension; rounded up to a power of two).
     #[arg(long, default_value_t = 1)]
     batch: usize,
     /// The packing tile t0,t1,t2 (powers of two); default: chosen for the suggested ring degree.
     #[arg(long, value_delimiter = ',')]
     tile: Vec<usize>,
-    /// The per-sample input shape, when the graph's is symbolic (e.g. 1,28,28).
-    #[arg(long, value_delimiter = ',')]
-    input_shape: Vec<usize>,
-    /// Degree of the polynomial approximations of Relu, Sigmoid, Tanh and Gelu.
-    #[arg(long, default_value_t = 7)]
-    degree: usize,
-    /// The range lo,hi the approximations are fitted on.
-    #[arg(
-        long,
-        value_delimiter = ',',
-        allow_hyphen_values = true,
-        default_value = "-4,4"
-    )]
-    range: Vec<f64>,
     /// log2 of the scale (bits per level).
     #[arg(long, default_value_t = 40)]
     log_scale: u32,
@@ -80,30 +65,10 @@ fn err(e: impl std::fmt::Display) -> CliError {
     CliError::new(e.to_string())
 }
 
-/// The import options of the arguments.
-fn options(a: &InspectArgs) -> Result<ImportOptions, CliError> {
-    let range = match a.range.as_slice() {
-        [lo, hi] if lo < hi => (*lo, *hi),
-        r => {
-            return Err(CliError::new(format!(
-                "--range {r:?}: expected lo,hi with lo < hi"
-            )))
-        }
-    };
-    Ok(ImportOptions {
-        activation: ApproxSpec {
-            degree: a.degree,
-            range: Some(range),
-        },
-        input_shape: (!a.input_shape.is_empty()).then(|| a.input_shape.clone()),
-        ..ImportOptions::default()
-    })
-}
-
 /// The model, its packing, plan and needs: with no tile given, the tile is chosen for the
 /// suggested ring degree (starting from N = 2^13 and growing while the depth needs more).
 fn analyse(a: &InspectArgs) -> Result<(Model, Packing, ModelPlan, Needs), CliError> {
-    let model = onnx::load(&a.model, &options(a)?).map_err(err)?;
+    let model = a.model.load()?;
     let batch = a.batch.max(1).next_power_of_two();
     if let [t0, t1, t2] = a.tile.as_slice() {
         let packing = Packing::new([*t0, *t1, *t2]).map_err(err)?;
@@ -136,7 +101,7 @@ fn report(a: &InspectArgs) -> Result<String, CliError> {
     let w = |s: &mut String, line: String| {
         let _ = writeln!(s, "{line}");
     };
-    w(&mut s, format!("model {}", a.model.display()));
+    w(&mut s, format!("model {}", a.model.model.display()));
     w(
         &mut s,
         format!("input  {:?} per sample", model.input_dims()),
@@ -226,7 +191,7 @@ fn report_json(a: &InspectArgs) -> Result<String, CliError> {
         })
         .collect();
     let v = serde_json::json!({
-        "model": a.model.display().to_string(),
+        "model": a.model.model.display().to_string(),
         "input_dims": model.input_dims(),
         "output_dims": model.output_dims(),
         "layers": layers,
@@ -296,7 +261,7 @@ mod tests {
         let e = report(&args(&["--range", "1,0"])).unwrap_err();
         assert!(e.to_string().contains("--range"));
         let mut a = args(&[]);
-        a.model = PathBuf::from("/nonexistent.onnx");
+        a.model.model = std::path::PathBuf::from("/nonexistent.onnx");
         assert!(report(&a).is_err());
     }
 }

@@ -1,0 +1,123 @@
+//! CKKS parameter candidates: a prime chain for a ring degree, a depth and a scale, and the
+//! output precision such a chain is expected to give.
+//!
+//! The chain follows the presets (ParamsLiteral::preset): a first prime 10 bits above the
+//! scale (so outputs up to about 2^10 in magnitude decode), one scaling prime per level, and up
+//! to three 50-bit special primes with the fewest key-switching digits whose widest digit the
+//! special primes cover; every prime stays below 2^50, so the native backend's IFMA kernels apply.
+
+use hetile_backend::{max_log_qp, Params, ParamsLiteral, SecretDistribution, SecurityLevel};
+
+/// Scales tried, largest (most precise) first.
+pub const LOG_SCALES: [u32; 3] = [40, 35, 30];
+
+/// Ring degrees tried (log2 N).
+pub const LOG_NS: std::ops::RangeInclusive<u32> = 13..=17;
+
+const SPECIAL_BITS: u32 = 50;
+
+/// The estimated output precision in bits of a chain with scale `2^log_scale` at ring degree
+/// `2^log_n` after `depth` levels: `log_scale - (log_n / 2 + 11) - log2(depth + 1)`.
+///
+/// Fitted on this project's measurements (N = 2^14, scale 2^40: largest error of x*y 2.1e-7,
+/// about 22 bits, where the formula says 21): fresh and rescaling noise grow like `sqrt(N)`,
+/// and each level adds at most about one bit of error growth for the normalized activations of
+/// HE-friendly networks. It is an estimate for ranking and rejecting plans, not a bound.
+pub fn estimated_precision_bits(log_scale: u32, log_n: u32, depth: usize) -> f64 {
+    f64::from(log_scale) - (f64::from(log_n) / 2.0 + 11.0) - ((depth + 1) as f64).log2()
+}
+
+/// The widest digit, in bits, when the `bits` of the ciphertext primes are split into `digits`
+/// contiguous groups the way [`Params`] splits them (sizes differing by at most one, larger
+/// groups first).
+fn widest_digit(bits: &[u32], digits: usize) -> u32 {
+    let count = bits.len();
+    let (base, extra) = (count / digits, count % digits);
+    let mut start = 0;
+    let mut widest = 0;
+    for j in 0..digits {
+        let len = base + usize::from(j < extra);
+        widest = widest.max(bits[start..start + len].iter().sum());
+        start += len;
+    }
+    widest
+}
+
+/// The chain for ring degree `2^log_n`, `depth` levels and scale `2^log_scale` at `security`,
+/// or the reason there is none (too many bits for the security table at this degree, or a
+/// literal [`Params`] refuses).
+pub fn chain(
+    log_n: u32,
+    depth: usize,
+    log_scale: u32,
+    security: SecurityLevel,
+) -> Result<ParamsLiteral, String> {
+    let q0 = (log_scale + 10).min(SPECIAL_BITS);
+    let mut log_q = vec![q0];
+    log_q.extend(std::iter::repeat_n(log_scale, depth));
+    let q_bits: u32 = log_q.iter().sum();
+    let max = max_log_qp(log_n, security)
+        .ok_or_else(|| format!("no security table entry for N = 2^{log_n}"))?;
+    let mut last = String::new();
+    for specials in (1..=3usize.min(log_q.len())).rev() {
+        let p_bits = SPECIAL_BITS * specials as u32;
+        let Some(digits) = (1..=log_q.len()).find(|&d| widest_digit(&log_q, d) <= p_bits) else {
+            last = format!("no digit split fits {specials} special primes");
+            continue;
+        };
+        if q_bits + p_bits > max {
+            last = format!(
+                "log2(QP) = {} exceeds the {} bits allowed at N = 2^{log_n} for {security:?}",
+                q_bits + p_bits,
+                max
+            );
+            continue;
+        }
+        let literal = ParamsLiteral {
+            log_n,
+            log_q: log_q.clone(),
+            log_p: vec![SPECIAL_BITS; specials],
+            log_scale,
+            digits: Some(digits),
+            security,
+            secret: SecretDistribution::Ternary,
+        };
+        return match Params::new(literal.clone()) {
+            Ok(_) => Ok(literal),
+            Err(e) => Err(e.to_string()),
+        };
+    }
+    Err(last)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn presets_are_reproduced() {
+        let c = chain(14, 4, 40, SecurityLevel::Classical128).unwrap();
+        assert_eq!(c, ParamsLiteral::preset("N14_L4").unwrap());
+        let c = chain(15, 8, 40, SecurityLevel::Classical128).unwrap();
+        assert_eq!(c, ParamsLiteral::preset("N15_L8").unwrap());
+    }
+
+    #[test]
+    fn security_limits_the_depth() {
+        // 2^13 allows 218 bits: 50 + 3 x 40 + 50 = 220 is too many with 40-bit primes
+        assert!(chain(13, 3, 40, SecurityLevel::Classical128).is_err());
+        let c = chain(13, 3, 30, SecurityLevel::Classical128).unwrap();
+        let bits: u32 = c.log_q.iter().chain(&c.log_p).sum();
+        assert!(bits <= 218, "{c:?}");
+        assert!(chain(13, 40, 30, SecurityLevel::Classical128).is_err());
+    }
+
+    #[test]
+    fn precision_estimate_decreases() {
+        let a = estimated_precision_bits(40, 14, 4);
+        assert!(a > estimated_precision_bits(40, 15, 4));
+        assert!(a > estimated_precision_bits(35, 14, 4));
+        assert!(a > estimated_precision_bits(40, 14, 8));
+        assert!((estimated_precision_bits(40, 14, 1) - 21.0).abs() < 1e-9);
+    }
+}
