@@ -67,6 +67,18 @@ pub enum LayerError {
         /// What is wrong.
         reason: String,
     },
+    /// A convolution strategy does not fit the model at a node (image-to-column on a
+    /// non-first convolution, interleaved where the input is not interleaved, padding on a
+    /// chained interleaved convolution, a stride that does not divide the tile grid, ...).
+    #[error("node {node}: the {strategy} convolution strategy does not fit: {reason}")]
+    ConvStrategy {
+        /// The node index.
+        node: usize,
+        /// The strategy's name (`"im2col"`, `"interleaved"`, `"unrolled"`).
+        strategy: &'static str,
+        /// Why, and what to do.
+        reason: String,
+    },
     /// The encrypted input has fewer levels than the model consumes.
     #[error("the model needs {needed} levels but the input is at level {available}")]
     InsufficientDepth {

@@ -11,6 +11,13 @@
 //! - patches form `[K/t0, F/t1, B/t2]` (logical `[K, F, B]`): image-to-column input of a
 //!   first convolution (see [`crate::layers::Conv2d::im2col`]). (A first convolution with a
 //!   single output feature, `F = 1`, would be read as the garbage form; it is not supported.)
+//! - interleaved form `[C/1, H~/th, W~/tw, B/tb]` (rank 4, logical `[C, H, W, B]`): images
+//!   packed for the interleaved convolution ([`crate::interleaved`]); the packing tile
+//!   `[t0, t1, t2]` is then read as the image tile `[th, tw, tb]` ([`Packing::image_tile`]).
+//!   Its logical extent may exceed the valid image (a convolution shrinks the valid window but
+//!   keeps the layout); the model knows the valid window from its per-sample shapes.
+//!
+//! [`ConvStrategy`] says which of these a convolution reads.
 
 use crate::error::{LayerError, Result};
 use hetile_backend::Backend;
@@ -18,9 +25,68 @@ use hetile_tiles::{
     plan, BinaryOp, OpPlan, Operand, PlainTileTensor, TileDim, TileShape, TileTensor,
 };
 use ndarray::{Array1, Array2, ArrayD, IxDyn};
+use std::fmt;
+use std::str::FromStr;
+
+/// How a convolution runs on ciphertexts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ConvStrategy {
+    /// Image-to-column: the client packs the patches (first node only); one multiply-then-sum
+    /// over the patch dimension.
+    Im2col,
+    /// Interleaved tiles ([`crate::interleaved`]): a shift of the filter mostly selects a
+    /// neighbouring tile instead of rotating; the output stays interleaved, so interleaved
+    /// convolutions, activations and pools chain without repacking.
+    Interleaved,
+    /// The unrolled (Toeplitz) matrix through a dense product; reads any non-patches form.
+    Unrolled,
+}
+
+impl ConvStrategy {
+    /// Every strategy, in a fixed order (for enumeration by an optimizer).
+    pub const ALL: [ConvStrategy; 3] = [
+        ConvStrategy::Im2col,
+        ConvStrategy::Interleaved,
+        ConvStrategy::Unrolled,
+    ];
+
+    /// The name: `"im2col"`, `"interleaved"` or `"unrolled"` (what [`FromStr`] reads).
+    pub fn name(&self) -> &'static str {
+        match self {
+            ConvStrategy::Im2col => "im2col",
+            ConvStrategy::Interleaved => "interleaved",
+            ConvStrategy::Unrolled => "unrolled",
+        }
+    }
+}
+
+impl fmt::Display for ConvStrategy {
+    /// The [`ConvStrategy::name`].
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for ConvStrategy {
+    type Err = LayerError;
+    /// Reads a [`ConvStrategy::name`] (ASCII case-insensitive).
+    /// Errors: [`LayerError::InvalidParameter`] for any other text.
+    fn from_str(s: &str) -> Result<ConvStrategy> {
+        ConvStrategy::ALL
+            .into_iter()
+            .find(|c| c.name().eq_ignore_ascii_case(s.trim()))
+            .ok_or_else(|| LayerError::InvalidParameter {
+                layer: "conv strategy",
+                reason: format!("unknown strategy '{s}': expected im2col, interleaved or unrolled"),
+            })
+    }
+}
 
 /// The packing of a model run: the tile `[t0, t1, t2]`; `t2` is the number of samples per
-/// ciphertext along the batch dimension.
+/// ciphertext along the batch dimension. When the model's first convolution is interleaved,
+/// the same tile is read as the image tile `[th, tw, tb]` of the interleaved input
+/// ([`Packing::image_tile`], [`Packing::interleaved`]); every later rank-3 form keeps `t2 = tb`
+/// on its batch dimension.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Packing {
     tile: [usize; 3],
@@ -46,6 +112,53 @@ impl Packing {
     /// Slots per ciphertext (`t0 t1 t2`).
     pub fn slots(&self) -> usize {
         self.tile.iter().product()
+    }
+    /// The image tile `[th, tw, tb]` of an interleaved input: the tile itself, read as height,
+    /// width and batch slots.
+    pub fn image_tile(&self) -> [usize; 3] {
+        self.tile
+    }
+    /// A packing for an interleaved input with image tile `[th, tw, tb]` (the same as
+    /// [`Packing::new`]; named for readability).
+    /// Errors: [`LayerError::InvalidParameter`] unless every entry is a power of two.
+    pub fn image(th: usize, tw: usize, tb: usize) -> Result<Packing> {
+        Packing::new([th, tw, tb])
+    }
+    /// Every packing of `slots` slots (a power of two) with `t2 = batch_tile`: the tiles
+    /// `[t0, slots / (t0 t2), t2]` for each power of two `t0`, in increasing `t0` (for an
+    /// optimizer to enumerate; for an interleaved input `t0, t1` are `th, tw`).
+    /// Errors: [`LayerError::InvalidParameter`] unless `slots` and `batch_tile` are powers of
+    /// two with `batch_tile <= slots`.
+    pub fn enumerate(slots: usize, batch_tile: usize) -> Result<Vec<Packing>> {
+        if !slots.is_power_of_two() || !batch_tile.is_power_of_two() || batch_tile > slots {
+            return Err(LayerError::InvalidParameter {
+                layer: "packing",
+                reason: format!("slots {slots} and batch tile {batch_tile}"),
+            });
+        }
+        let rest = slots / batch_tile;
+        Ok((0..=rest.trailing_zeros())
+            .map(|k| Packing {
+                tile: [1 << k, rest >> k, batch_tile],
+            })
+            .collect())
+    }
+    /// The interleaved form `[C/1, H~/th, W~/tw, B/tb]` of a batch of `[C, H, W]` images.
+    /// Errors: tile-shape errors (a zero size).
+    pub fn interleaved(
+        &self,
+        channels: usize,
+        height: usize,
+        width: usize,
+        batch: usize,
+    ) -> Result<TileShape> {
+        let [th, tw, tb] = self.tile;
+        Ok(TileShape::new(vec![
+            TileDim::new(channels, 1),
+            TileDim::new(height, th).with_interleaving(),
+            TileDim::new(width, tw).with_interleaving(),
+            TileDim::new(batch, tb),
+        ])?)
     }
     /// The columns form `[F/t0, */t1, B/t2]`.
     pub fn columns(&self, features: usize, batch: usize) -> Result<TileShape> {
@@ -78,6 +191,8 @@ pub enum Form {
     Garbage,
     /// Image-to-column patches `[K, F, B]`.
     Patches,
+    /// Interleaved images `[C/1, H~/th, W~/tw, B/tb]` (rank 4).
+    Interleaved,
 }
 
 fn layout_err(layer: &'static str, shape: &TileShape, reason: &str) -> LayerError {
@@ -88,12 +203,24 @@ fn layout_err(layer: &'static str, shape: &TileShape, reason: &str) -> LayerErro
     }
 }
 
-/// The form of a packed activation and its feature count.
-/// Errors: [`LayerError::Layout`] unless the shape has rank 3.
+/// The form of a packed activation and its feature count (for the interleaved form, the
+/// elements of the logical layout `C H W`, which may exceed the valid window).
+/// Errors: [`LayerError::Layout`] unless the shape has rank 3, or rank 4 with interleaved
+/// height and width.
 pub fn classify(layer: &'static str, shape: &TileShape) -> Result<(Form, usize)> {
     let dims = shape.dims();
+    if crate::interleaved::is_interleaved(shape) {
+        return Ok((
+            Form::Interleaved,
+            dims.iter().take(3).map(TileDim::size).product(),
+        ));
+    }
     if dims.len() != 3 {
-        return Err(layout_err(layer, shape, "activations have rank 3"));
+        return Err(layout_err(
+            layer,
+            shape,
+            "activations have rank 3 (or rank 4 interleaved)",
+        ));
     }
     let (d0, d1) = (dims[0], dims[1]);
     Ok(if d1.is_broadcastable() {
@@ -107,9 +234,9 @@ pub fn classify(layer: &'static str, shape: &TileShape) -> Result<(Form, usize)>
     })
 }
 
-/// The batch size held by a packed activation (dimension 2).
+/// The batch size held by a packed activation (its last dimension).
 pub(crate) fn batch_of(shape: &TileShape) -> usize {
-    shape.dims().get(2).map_or(1, TileDim::size)
+    shape.dims().last().map_or(1, TileDim::size)
 }
 
 /// The tile `[t0, t1, t2]` of a rank-3 shape.
@@ -292,6 +419,11 @@ pub(crate) fn unpack_features(shape: &TileShape, a: &ArrayD<f64>) -> Result<Arra
         Form::Rows => Ok(Array2::from_shape_fn((b, f), |(s, i)| a[[0, i, s]])),
         Form::Columns | Form::Garbage => Ok(Array2::from_shape_fn((b, f), |(s, i)| a[[i, 0, s]])),
         Form::Patches => Err(layout_err("output", shape, "patches are not an output")),
+        Form::Interleaved => Err(layout_err(
+            "output",
+            shape,
+            "the interleaved form is unpacked with its valid window",
+        )),
     }
 }
 

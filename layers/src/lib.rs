@@ -1,7 +1,8 @@
 //! hetile-layers: HE-friendly layers, models and polynomial activations (issue 7).
 //!
 //! A [`Model`] is a graph of layers with plain weights: [`layers::Dense`],
-//! [`layers::Conv2d`] (image-to-column as a first layer, its unrolled matrix elsewhere),
+//! [`layers::Conv2d`] (run by a [`ConvStrategy`]: image-to-column as a first layer, interleaved
+//! tiles, or its unrolled matrix),
 //! [`layers::AvgPool2d`], batch norm folded into the preceding linear layer, flatten/reshape
 //! in ONNX channel-height-width order, residual adds, and polynomial activations (square, any
 //! polynomial, least-squares Chebyshev approximations of ReLU, sigmoid, tanh and GELU on a
@@ -15,10 +16,20 @@
 //! [`hetile_backend::Backend`]. The model adds these up ([`ModelPlan`]): total depth, counts and
 //! the exact [`hetile_backend::KeyRequirements`]. The batch is the last tile dimension
 //! ([`Packing`]), so one ciphertext scores many samples. The ONNX importer (feature `onnx`,
-//! `onnx::load`) maps an ONNX graph onto a model. [`interleaved`] holds the interleaved
-//! tile convolution (chained stride-1 convolutions and squares without repacking; not yet a
-//! strategy of the model's plan). Weights are encoded at each encrypted run, at the level the
-//! activation reaches (a compiled, pre-encoded model is a later stage).
+//! `onnx::load`) maps an ONNX graph onto a model. Weights are encoded at each encrypted run,
+//! at the level the activation reaches (a compiled, pre-encoded model is a later stage).
+//!
+//! Convolution strategies ([`Model::conv_strategies`], [`Model::with_conv_strategies`]): by
+//! default a first convolution reads image-to-column patches packed by the client and later
+//! ones run as their unrolled matrix. With [`ConvStrategy::Interleaved`] on the first
+//! convolution the client packs its (zero-padded) images in the rank-4 interleaved form
+//! `[C/1, H~/th, W~/tw, B/tb]` (the packing tile read as `[th, tw, tb]`), and interleaved
+//! convolutions (any stride dividing the tile grid; a chained one pads in place at one more
+//! level), activations and
+//! average pools keep that form without repacking; a dense layer after a flatten (or an
+//! unrolled convolution) reads it directly and returns the rows form the dense chain takes
+//! (see [`interleaved`]). A strategy that does not fit the model is a
+//! [`LayerError::ConvStrategy`] naming the node.
 //!
 //! ```
 //! use hetile_backend::{Backend, Client, Params};
@@ -52,6 +63,20 @@
 //! let got = model.run_encrypted::<MockBackend>(&client, &x, &packing)?;
 //! let want = model.forward_plain(&x)?;
 //! assert!(got.iter().zip(want.iter()).all(|(g, w)| (g - w).abs() < 1e-6));
+//!
+//! // the same model with an interleaved convolution, one pixel per ciphertext (image tile
+//! // [1, 1, 16384]): every filter shift selects another tile, no rotation at all; the pool
+//! // stays interleaved and the dense layer reads that form directly
+//! let mut model = model;
+//! model.with_conv_strategies(&[hetile_layers::ConvStrategy::Interleaved])?;
+//! let packing = Packing::image(1, 1, 16384)?;
+//! let plan = model.plan(&packing, 8)?;
+//! assert_eq!(plan.input.to_string(), "[1/1, 6~/1, 6~/1, 8/16384]");
+//! assert_eq!(plan.nodes[2].plan.output.to_string(), "[2/1, 3~/1, 3~/1, 8?/16384]");
+//! assert_eq!((plan.depth, plan.cost.rotations), (4, 0));
+//! let client = <MockBackend as Backend>::Client::new(&params, &plan.keys)?;
+//! let got = model.run_encrypted::<MockBackend>(&client, &x, &packing)?;
+//! assert!(got.iter().zip(want.iter()).all(|(g, w)| (g - w).abs() < 1e-6));
 //! # Ok(())
 //! # }
 //! ```
@@ -67,7 +92,7 @@ pub mod poly;
 pub mod polyeval;
 
 pub use error::{LayerError, Result};
-pub use form::{Form, Packing};
+pub use form::{ConvStrategy, Form, Packing};
 pub use layers::{Activation, AvgPool2d, Conv2d, Dense, Flatten, Layer, Reshape};
 pub use model::{Model, ModelBuilder, ModelPlan, Node, NodePlan};
 pub use poly::{ActivationFn, ChebyshevSeries};

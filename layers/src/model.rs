@@ -2,7 +2,8 @@
 //! plaintext reference, its plan (depth, costs, exact evaluation keys) and its encrypted run.
 
 use crate::error::{LayerError, Result};
-use crate::form::{self, Packing};
+use crate::form::{self, ConvStrategy, Packing};
+use crate::interleaved;
 use crate::layers::{Activation, AvgPool2d, Conv2d, Dense, Flatten, Layer, Reshape};
 use crate::poly::ActivationFn;
 use hetile_backend::{Backend, Client, KeyRequirements};
@@ -190,7 +191,8 @@ impl ModelBuilder {
         self.push(|_| Ok(Node::Dense(Dense::new(weights, bias)?)))
     }
     /// A convolution (weights `[Cout, Cin, kh, kw]`) with equal strides and paddings on both
-    /// axes. As the first node it reads image-to-column patches.
+    /// axes, with the default strategy: as the first node it reads image-to-column patches,
+    /// elsewhere it runs unrolled (change it with [`Model::with_conv_strategies`]).
     pub fn conv2d(
         self,
         weights: Array4<f64>,
@@ -317,6 +319,12 @@ fn node_err(i: usize, e: LayerError) -> LayerError {
         },
         other => other,
     }
+}
+
+/// As [`node_err`]; a layout error of a convolution becomes a [`LayerError::ConvStrategy`]
+/// naming the node and its strategy.
+fn conv_node_err(i: usize, node: &Node, e: LayerError) -> LayerError {
+    interleaved::strategy_err(i, node, e).unwrap_or_else(|e| node_err(i, e))
 }
 
 impl Model {
@@ -472,7 +480,7 @@ impl Model {
         Ok(None)
     }
 
-    /// Whether the first node reads image-to-column patches.
+    /// The first node when it is a convolution.
     fn first_conv(&self) -> Option<&Conv2d> {
         match self.nodes.first() {
             Some(Node::Conv2d(c)) => Some(c),
@@ -480,19 +488,95 @@ impl Model {
         }
     }
 
+    /// The strategy of every convolution node, in node order (the explicit one, else the
+    /// default: image-to-column for a first node, unrolled elsewhere).
+    pub fn conv_strategies(&self) -> Vec<ConvStrategy> {
+        self.nodes
+            .iter()
+            .enumerate()
+            .filter_map(|(i, n)| match n {
+                Node::Conv2d(c) => Some(interleaved::resolved(i, c)),
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Sets the strategy of every convolution node, in node order (as
+    /// [`Model::conv_strategies`] lists them). The model is unchanged on error.
+    /// Errors: [`LayerError::InvalidParameter`] when the count differs from the convolutions;
+    /// [`LayerError::ConvStrategy`] naming the first node where a strategy does not fit
+    /// (image-to-column on a non-first convolution, interleaved on an input that is not
+    /// interleaved, a reshape of interleaved images, ...). Whether a stride divides the tile
+    /// grid, or a chained convolution's padded window fits the layout, depends on the packing
+    /// and is checked by [`Model::plan_for`] (the same error, naming the node).
+    pub fn with_conv_strategies(&mut self, strategies: &[ConvStrategy]) -> Result<()> {
+        self.nodes = interleaved::assign(&self.nodes, &self.dims, None, strategies)?;
+        Ok(())
+    }
+
+    /// Sets the strategy of the convolution at node `node`. The model is unchanged on error.
+    /// Errors: [`LayerError::InvalidParameter`] when the node is not a convolution; as
+    /// [`Model::with_conv_strategies`].
+    pub fn set_conv_strategy(&mut self, node: usize, strategy: ConvStrategy) -> Result<()> {
+        self.nodes = interleaved::assign(&self.nodes, &self.dims, Some(node), &[strategy])?;
+        Ok(())
+    }
+
+    /// The strategy of the first node when it is a convolution.
+    fn first_strategy(&self) -> Option<(&Conv2d, ConvStrategy)> {
+        self.first_conv().map(|c| (c, interleaved::resolved(0, c)))
+    }
+
     /// The tile shape of an encrypted batch of `batch` samples: image-to-column patches when
-    /// the first node is a convolution, else the columns form `[F/t0, */t1, B/t2]`.
+    /// the first node is an im2col convolution, the interleaved form
+    /// `[C/1, (H + 2p)~/th, (W + 2p)~/tw, B/tb]` of the padded images when it is an interleaved
+    /// one (the packing tile read as `[th, tw, tb]`), else the columns form `[F/t0, */t1, B/t2]`.
     /// Errors: tile-shape errors.
     pub fn input_shape(&self, packing: &Packing, batch: usize) -> Result<TileShape> {
-        match self.first_conv() {
-            Some(c) => c.patches_shape(packing, batch),
-            None => packing.columns(self.input.iter().product(), batch),
+        match self.first_strategy() {
+            Some((c, ConvStrategy::Im2col)) => c.patches_shape(packing, batch),
+            Some((c, ConvStrategy::Interleaved)) => {
+                let [ci, h, w] = c.input_dims();
+                let [ph, pw] = c.padding();
+                packing.interleaved(ci, h + 2 * ph, w + 2 * pw, batch)
+            }
+            _ => packing.columns(self.input.iter().product(), batch),
         }
+    }
+
+    /// The node as run on an input of shape `input`: [`Model::effective`], then a first
+    /// interleaved convolution on the image the client padded, or a dense layer told the valid
+    /// window of the interleaved images it reads. `None` when the node runs as built.
+    fn executed(
+        &self,
+        i: usize,
+        maps: &[Option<(f64, f64)>],
+        input: &TileShape,
+    ) -> Result<Option<Node>> {
+        let eff = self.effective(i, maps)?;
+        let node = eff.as_ref().unwrap_or(&self.nodes[i]);
+        Ok(match node {
+            Node::Conv2d(c)
+                if i == 0
+                    && interleaved::resolved(0, c) == ConvStrategy::Interleaved
+                    && c.padding() != [0, 0] =>
+            {
+                Some(Node::Conv2d(
+                    c.on_padded_input().with_strategy(ConvStrategy::Interleaved),
+                ))
+            }
+            Node::Dense(d) if interleaved::is_interleaved(input) => {
+                let w = interleaved::window(&self.nodes, &self.dims, i)?;
+                Some(Node::Dense(d.clone().reading_window(w)))
+            }
+            _ => eff,
+        })
     }
 
     /// The plan of the encrypted run on an input packed as `input`.
     /// Errors: layout errors, [`LayerError::NotCalibrated`].
     pub fn plan_for(&self, input: &TileShape) -> Result<ModelPlan> {
+        interleaved::interleaved_values(&self.nodes, &self.dims)?;
         let maps = self.fused_maps();
         let mut shapes = vec![input.clone()];
         let mut depths = vec![0usize];
@@ -523,9 +607,9 @@ impl Model {
                     (p, d)
                 }
                 layer => {
-                    let eff = self.effective(i, &maps).map_err(|e| node_err(i, e))?;
+                    let eff = self.executed(i, &maps, cur).map_err(|e| node_err(i, e))?;
                     let p = dispatch!(eff.as_ref().unwrap_or(layer), l => l.plan(cur), Err(model_err(String::new())))
-                        .map_err(|e| node_err(i, e))?;
+                        .map_err(|e| conv_node_err(i, layer, e))?;
                     let d = depths[i] + p.cost.depth;
                     (p, d)
                 }
@@ -571,8 +655,14 @@ impl Model {
         packing: &Packing,
     ) -> Result<TileTensor<B>> {
         let b = super::layers::check_batch(x, &self.input)?;
-        if let Some(c) = self.first_conv() {
-            return c.encrypt_patches(client, x, packing);
+        match self.first_strategy() {
+            Some((c, ConvStrategy::Im2col)) => return c.encrypt_patches(client, x, packing),
+            Some((c, ConvStrategy::Interleaved)) => {
+                let arr = interleaved::pack(x, c.padding())?;
+                let shape = self.input_shape(packing, b)?;
+                return Ok(TileTensor::encrypt(client, &arr, shape)?);
+            }
+            _ => {}
         }
         let f: usize = self.input.iter().product();
         let flat: Vec<f64> = x.iter().copied().collect();
@@ -607,9 +697,11 @@ impl Model {
                     add_values(ev, &a, &b)?
                 }
                 layer => {
-                    let eff = self.effective(i, &maps).map_err(|e| node_err(i, e))?;
+                    let eff = self
+                        .executed(i, &maps, cur.shape())
+                        .map_err(|e| node_err(i, e))?;
                     dispatch!(eff.as_ref().unwrap_or(layer), l => l.forward(ev, cur), Ok(cur.clone()))
-                        .map_err(|e| node_err(i, e))?
+                        .map_err(|e| conv_node_err(i, layer, e))?
                 }
             };
             values.push(out);
@@ -625,6 +717,19 @@ impl Model {
         y: &TileTensor<B>,
     ) -> Result<ArrayD<f64>> {
         let arr = y.decrypt(client)?;
+        if interleaved::is_interleaved(y.shape()) {
+            let w = interleaved::window(&self.nodes, &self.dims, self.nodes.len())?;
+            let images = interleaved::unpack_window(&arr, w)?;
+            let mut shape = vec![images.shape()[0]];
+            shape.extend_from_slice(self.output_dims());
+            let data: Vec<f64> = images.iter().copied().collect();
+            return ArrayD::from_shape_vec(IxDyn(&shape), data).map_err(|_| {
+                LayerError::ArrayShape {
+                    given: images.shape().to_vec(),
+                    expected: shape.clone(),
+                }
+            });
+        }
         let feats = form::unpack_features(y.shape(), &arr)?;
         let mut shape = vec![feats.nrows()];
         shape.extend_from_slice(self.output_dims());

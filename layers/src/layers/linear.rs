@@ -1,9 +1,11 @@
-//! Linear layers: [`Dense`], [`Conv2d`] (image-to-column as a first layer, otherwise as its
-//! unrolled matrix) and [`AvgPool2d`] (as its pooling matrix).
+//! Linear layers: [`Dense`], [`Conv2d`] (image-to-column as a first layer, interleaved tiles,
+//! or its unrolled matrix: a [`ConvStrategy`]) and [`AvgPool2d`] (as its pooling matrix, or a
+//! depthwise interleaved convolution on the interleaved form).
 
 use super::{check_batch, Layer};
 use crate::error::{LayerError, Result};
-use crate::form::{self, Form, Packing};
+use crate::form::{self, ConvStrategy, Form, Packing};
+use crate::interleaved;
 use hetile_backend::{Backend, Client};
 use hetile_tiles::{OpPlan, TileShape, TileTensor};
 use ndarray::{Array1, Array2, Array4, ArrayD, Ix2, IxDyn};
@@ -21,10 +23,15 @@ fn finite<'a>(layer: &'static str, values: impl IntoIterator<Item = &'a f64>) ->
 }
 
 /// A fully connected layer `y = W x + b` with plain weights `W` (`out x in`) and bias `b`.
+///
+/// Encrypted, it reads the rows, columns or garbage form, or (inside a model, which knows the
+/// valid window of the flattened images) the interleaved form directly.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Dense {
     weights: Array2<f64>,
     bias: Array1<f64>,
+    /// The valid `[C, H, W]` window of an interleaved input (set by the model).
+    window: Option<[usize; 3]>,
 }
 
 impl Dense {
@@ -42,7 +49,17 @@ impl Dense {
             ));
         }
         finite("dense", weights.iter().chain(bias.iter()))?;
-        Ok(Dense { weights, bias })
+        Ok(Dense {
+            weights,
+            bias,
+            window: None,
+        })
+    }
+    /// The same layer reading an interleaved input whose valid window is `[C, H, W]` (flattened
+    /// in channel-height-width order onto the `C H W` inputs).
+    pub(crate) fn reading_window(mut self, window: [usize; 3]) -> Dense {
+        self.window = Some(window);
+        self
     }
     /// The weights `out x in`.
     pub fn weights(&self) -> &Array2<f64> {
@@ -66,6 +83,23 @@ impl Dense {
             self.bias[o] = self.bias[o] * scale[o] + shift[o];
         }
         Ok(())
+    }
+}
+
+impl Dense {
+    /// The valid window of an interleaved input. Errors: [`LayerError::Layout`] when the layer
+    /// was not given one (a model gives it) or it does not match the inputs.
+    fn window_for(&self, input: &TileShape) -> Result<[usize; 3]> {
+        match self.window {
+            Some(w) if w.iter().product::<usize>() == self.weights.ncols() => Ok(w),
+            _ => Err(LayerError::Layout {
+                layer: "dense",
+                shape: input.to_string(),
+                reason: "reading the interleaved form needs the valid [C, H, W] window of the \
+                         flattened images: run the layer inside a Model"
+                    .into(),
+            }),
+        }
     }
 }
 
@@ -99,9 +133,24 @@ impl Layer for Dense {
         Ok(y.into_dyn())
     }
     fn plan(&self, input: &TileShape) -> Result<OpPlan> {
+        if interleaved::is_interleaved(input) {
+            let window = self.window_for(input)?;
+            return interleaved::linear_plan("dense", input, window, self.weights.nrows(), true);
+        }
         form::linear_plan("dense", input, self.weights.nrows(), true)
     }
     fn forward<B: Backend>(&self, ev: &B::Evaluator, x: &TileTensor<B>) -> Result<TileTensor<B>> {
+        if interleaved::is_interleaved(x.shape()) {
+            let window = self.window_for(x.shape())?;
+            return interleaved::linear_forward(
+                "dense",
+                ev,
+                x,
+                window,
+                &self.weights,
+                Some(&self.bias),
+            );
+        }
         form::apply_linear("dense", ev, x, &self.weights, Some(&self.bias))
     }
 }
@@ -109,10 +158,19 @@ impl Layer for Dense {
 /// A 2-d convolution (ONNX `Conv`, groups 1, dilation 1): weights `[Cout, Cin, kh, kw]`, bias
 /// `[Cout]`, stride and symmetric zero padding, on per-sample inputs `[Cin, H, W]`.
 ///
-/// Encrypted, a first layer reads image-to-column patches packed by the client
-/// ([`Conv2d::encrypt_patches`]): one multiply-then-sum over the patch dimension, whose result
-/// holds the output in channel-height-width order. Anywhere else it runs as its unrolled
-/// (Toeplitz) matrix through a dense product.
+/// Encrypted, it runs by its [`ConvStrategy`]:
+/// - [`ConvStrategy::Im2col`]: reads image-to-column patches packed by the client
+///   ([`Conv2d::encrypt_patches`]; first layer only): one multiply-then-sum over the patch
+///   dimension, whose result holds the output in channel-height-width order;
+/// - [`ConvStrategy::Interleaved`]: reads the interleaved form and keeps it
+///   ([`crate::interleaved`]); a first layer reads the image the client padded, a chained one
+///   zero-pads its valid window in place (one more level);
+/// - [`ConvStrategy::Unrolled`]: its unrolled (Toeplitz) matrix through a dense product, on
+///   the rows, columns, garbage or interleaved form.
+///
+/// Without an explicit strategy ([`Conv2d::strategy`] is `None`) the input form decides:
+/// patches run image-to-column, anything else unrolled (the model's default: image-to-column
+/// for a first node, unrolled elsewhere).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Conv2d {
     weights: Array4<f64>,
@@ -120,6 +178,7 @@ pub struct Conv2d {
     stride: [usize; 2],
     padding: [usize; 2],
     input: [usize; 3],
+    strategy: Option<ConvStrategy>,
 }
 
 impl Conv2d {
@@ -162,7 +221,38 @@ impl Conv2d {
             stride,
             padding,
             input,
+            strategy: None,
         })
+    }
+
+    /// The strategy set explicitly (`None`: decided by the input form, see [`Conv2d`]).
+    pub fn strategy(&self) -> Option<ConvStrategy> {
+        self.strategy
+    }
+    /// Sets the strategy (`None` restores the default). Whether it fits the model is checked
+    /// by the model ([`crate::Model::set_conv_strategy`]) and by [`Layer::plan`].
+    pub fn set_strategy(&mut self, strategy: Option<ConvStrategy>) {
+        self.strategy = strategy;
+    }
+    /// The same convolution with `strategy`.
+    pub fn with_strategy(mut self, strategy: ConvStrategy) -> Conv2d {
+        self.strategy = Some(strategy);
+        self
+    }
+    /// The per-sample input shape `[Cin, H, W]`.
+    pub fn input_dims(&self) -> [usize; 3] {
+        self.input
+    }
+    /// The same convolution without padding on the zero-padded input `[Cin, H + 2 ph, W + 2 pw]`
+    /// (what a first interleaved convolution runs on the image the client padded).
+    pub(crate) fn on_padded_input(&self) -> Conv2d {
+        let [c, h, w] = self.input;
+        let [ph, pw] = self.padding;
+        Conv2d {
+            padding: [0, 0],
+            input: [c, h + 2 * ph, w + 2 * pw],
+            ..self.clone()
+        }
     }
 
     /// `[Cout, OH, OW]`.
@@ -351,14 +441,29 @@ impl Layer for Conv2d {
     }
     fn plan(&self, input: &TileShape) -> Result<OpPlan> {
         let [cout, oh, ow] = self.output_shape();
-        match form::classify("conv2d", input)?.0 {
-            Form::Patches => form::patches_plan(input),
-            _ => form::linear_plan("conv2d", input, cout * oh * ow, true),
+        match self.route(input)? {
+            ConvStrategy::Im2col => form::patches_plan(input),
+            ConvStrategy::Interleaved => interleaved::conv_plan(self, input),
+            ConvStrategy::Unrolled if interleaved::is_interleaved(input) => {
+                interleaved::linear_plan("conv2d", input, self.input, cout * oh * ow, true)
+            }
+            ConvStrategy::Unrolled => form::linear_plan("conv2d", input, cout * oh * ow, true),
         }
     }
     fn forward<B: Backend>(&self, ev: &B::Evaluator, x: &TileTensor<B>) -> Result<TileTensor<B>> {
-        match form::classify("conv2d", x.shape())?.0 {
-            Form::Patches => {
+        match self.route(x.shape())? {
+            ConvStrategy::Interleaved => interleaved::conv_forward(self, ev, x),
+            ConvStrategy::Unrolled if interleaved::is_interleaved(x.shape()) => {
+                interleaved::linear_forward(
+                    "conv2d",
+                    ev,
+                    x,
+                    self.input,
+                    &self.unrolled_matrix(),
+                    Some(&self.feature_bias()),
+                )
+            }
+            ConvStrategy::Im2col => {
                 let [cout, oh, ow] = self.output_shape();
                 let d = x.shape().dims();
                 if d[0].size() != self.patch_len() || d[1].size() != cout * oh * ow {
@@ -372,7 +477,7 @@ impl Layer for Conv2d {
                 let y = x.mul_sum_plain(ev, &w, 0)?;
                 form::add_bias("conv2d", ev, y, Some(&self.feature_bias()))
             }
-            _ => form::apply_linear(
+            ConvStrategy::Unrolled => form::apply_linear(
                 "conv2d",
                 ev,
                 x,
@@ -383,8 +488,39 @@ impl Layer for Conv2d {
     }
 }
 
+impl Conv2d {
+    /// The strategy that runs on an input of `shape`: the explicit one when it can read the
+    /// form, else the form's default. Errors: [`LayerError::Layout`] when the explicit strategy
+    /// cannot read the form (image-to-column without patches, interleaved without the
+    /// interleaved form, patches for another strategy).
+    fn route(&self, shape: &TileShape) -> Result<ConvStrategy> {
+        let form = form::classify("conv2d", shape)?.0;
+        let refuse = |reason: &str| LayerError::Layout {
+            layer: "conv2d",
+            shape: shape.to_string(),
+            reason: reason.into(),
+        };
+        match (self.strategy, form) {
+            (None | Some(ConvStrategy::Im2col), Form::Patches) => Ok(ConvStrategy::Im2col),
+            (Some(_), Form::Patches) => Err(refuse(
+                "image-to-column patches feed only an im2col convolution",
+            )),
+            (Some(ConvStrategy::Im2col), _) => Err(refuse(
+                "im2col reads client-packed patches: first node only",
+            )),
+            (Some(ConvStrategy::Interleaved), Form::Interleaved) => Ok(ConvStrategy::Interleaved),
+            (Some(ConvStrategy::Interleaved), _) => Err(refuse(
+                "the interleaved strategy needs the interleaved form (use unrolled)",
+            )),
+            (None | Some(ConvStrategy::Unrolled), _) => Ok(ConvStrategy::Unrolled),
+        }
+    }
+}
+
 /// Average pooling (ONNX `AveragePool`, no padding) with a square kernel and stride, on
-/// per-sample inputs `[C, H, W]`. Encrypted, it runs as its pooling matrix.
+/// per-sample inputs `[C, H, W]`. Encrypted, it runs as its pooling matrix; on the interleaved
+/// form as a depthwise interleaved convolution with uniform weights when the stride divides
+/// the tile grid (the form stays interleaved), else as its matrix reading the form.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AvgPool2d {
     kernel: usize,
@@ -407,6 +543,18 @@ impl AvgPool2d {
             stride,
             input,
         })
+    }
+    /// The kernel size.
+    pub fn kernel(&self) -> usize {
+        self.kernel
+    }
+    /// The stride.
+    pub fn stride(&self) -> usize {
+        self.stride
+    }
+    /// The per-sample input shape `[C, H, W]`.
+    pub fn input_dims(&self) -> [usize; 3] {
+        self.input
     }
     /// `[C, OH, OW]`.
     pub fn output_shape(&self) -> [usize; 3] {
@@ -474,9 +622,23 @@ impl Layer for AvgPool2d {
     }
     fn plan(&self, input: &TileShape) -> Result<OpPlan> {
         let [c, oh, ow] = self.output_shape();
+        if interleaved::is_interleaved(input) {
+            return if interleaved::pool_fits(self, input) {
+                interleaved::pool_plan(self, input)
+            } else {
+                interleaved::linear_plan("avg_pool", input, self.input, c * oh * ow, false)
+            };
+        }
         form::linear_plan("avg_pool", input, c * oh * ow, false)
     }
     fn forward<B: Backend>(&self, ev: &B::Evaluator, x: &TileTensor<B>) -> Result<TileTensor<B>> {
+        if interleaved::is_interleaved(x.shape()) {
+            return if interleaved::pool_fits(self, x.shape()) {
+                interleaved::pool_forward(self, ev, x)
+            } else {
+                interleaved::linear_forward("avg_pool", ev, x, self.input, &self.matrix(), None)
+            };
+        }
         form::apply_linear("avg_pool", ev, x, &self.matrix(), None)
     }
 }
