@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# The Python wheel's tests: builds and installs the `hetile` wheel (maturin, abi3) into a venv
+# under target/, runs the pytest suite in python/tests and executes the quickstart notebook
+# (tutorials/notebooks/00-quickstart.ipynb) with nbclient on that venv's kernel, failing on any
+# cell error. Needs python3 (>= 3.9) and network access to PyPI (numpy, pytest, nbclient,
+# nbformat, ipykernel, and maturin for the build).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT="$PWD"
+VENV="${HETILE_PY_VENV:-$ROOT/target/py-venv}"
+PYTHON="${PYTHON:-python3}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+
+if [ ! -x "$VENV/bin/python" ]; then
+    "$PYTHON" -m venv "$VENV"
+fi
+"$VENV/bin/python" -m pip install --quiet numpy pytest nbclient nbformat ipykernel
+start=$(date +%s)
+"$VENV/bin/python" -m pip install --quiet --force-reinstall --no-deps ./python
+echo "wheel built and installed in $(( $(date +%s) - start )) s"
+
+# Run from the repository root so that the installed wheel (not python/hetile) is imported.
+"$VENV/bin/python" -m pytest python/tests -q
+
+"$VENV/bin/python" -m ipykernel install --prefix "$VENV" --name hetile-venv \
+    --display-name "Python (hetile venv)" >/dev/null
+"$VENV/bin/python" - <<'PY'
+import nbformat
+from nbclient import NotebookClient
+
+path = "tutorials/notebooks/00-quickstart.ipynb"
+nb = nbformat.read(path, as_version=4)
+client = NotebookClient(
+    nb,
+    timeout=600,
+    kernel_name="hetile-venv",
+    allow_errors=False,
+    resources={"metadata": {"path": "tutorials/notebooks"}},
+)
+client.execute()
+print(f"{path}: {len(nb.cells)} cells executed without error")
+PY
