@@ -5,7 +5,15 @@ mod calibrate;
 mod fuzz;
 #[cfg(feature = "onnx")]
 mod inspect;
+#[cfg(feature = "onnx")]
+mod model_args;
+#[cfg(feature = "onnx")]
+mod optimize;
+#[cfg(feature = "onnx")]
+mod simulate;
 mod params;
+#[cfg(feature = "onnx")]
+mod tutorial;
 
 use clap::{Parser, Subcommand};
 use std::fmt;
@@ -32,6 +40,15 @@ enum Command {
     /// Import an ONNX model and print its layers, shapes, depth, keys and parameter needs.
     #[cfg(feature = "onnx")]
     Inspect(inspect::InspectArgs),
+    /// Search packing and CKKS parameters for an ONNX model and write the plan (YAML/JSON).
+    #[cfg(feature = "onnx")]
+    Optimize(optimize::OptimizeArgs),
+    /// Print the simulator's prediction for a plan (table or JSON); `--measure` runs it for real.
+    #[cfg(feature = "onnx")]
+    Simulate(simulate::SimulateArgs),
+    /// Run a tutorial on real data, encrypted (fraud or mnist; --full for the whole data set).
+    #[cfg(feature = "onnx")]
+    Tutorial(tutorial::TutorialArgs),
 }
 
 /// A CLI failure: the message and the process exit code.
@@ -82,6 +99,12 @@ pub fn run(cli: Cli) -> Result<(), CliError> {
         Command::Fuzz(a) => fuzz::run(a),
         #[cfg(feature = "onnx")]
         Command::Inspect(a) => inspect::run(a),
+        #[cfg(feature = "onnx")]
+        Command::Optimize(a) => optimize::run(a),
+        #[cfg(feature = "onnx")]
+        Command::Simulate(a) => simulate::run(a),
+        #[cfg(feature = "onnx")]
+        Command::Tutorial(a) => tutorial::run(a),
         Command::Calibrate(a) => calibrate::run(a),
     }
 }

@@ -1,0 +1,195 @@
+//! One encrypted tutorial run, client and server kept apart: the client generates keys for
+//! exactly the plan's evaluation keys, publishes its public context as bytes, encrypts each
+//! batch and sends it; the server rebuilds its evaluator from the public bytes alone
+//! ([`Wire::open`]), runs the model and sends the result back; the client decrypts.
+
+use crate::error::{Result, TutorialError};
+use crate::wire::{Wire, WireTensor};
+use hetile_backend::Client;
+use hetile_layers::Model;
+use hetile_opt::Plan;
+use indicatif::{ProgressBar, ProgressStyle};
+use ndarray::{ArrayD, Axis, Dimension, IxDyn};
+use serde::Serialize;
+use std::time::Instant;
+
+/// Timings and sizes of an encrypted run.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RunStats {
+    /// The backend's name.
+    pub backend: String,
+    /// Whether ciphertexts travelled as bytes ([`Wire::SERIALIZED`]).
+    pub serialized: bool,
+    /// Samples run.
+    pub samples: usize,
+    /// Samples per batch.
+    pub batch_size: usize,
+    /// Batches run (the last one zero-padded to the batch size).
+    pub batches: usize,
+    /// Client key generation, seconds.
+    pub keygen_seconds: f64,
+    /// Bytes of the public context (parameters, public key, evaluation keys).
+    pub public_context_bytes: usize,
+    /// Client encryption (packing + encrypt + serialize), seconds, all batches.
+    pub encrypt_seconds: f64,
+    /// Server time per batch (deserialize, run the model, serialize), seconds.
+    pub server_seconds_per_batch: Vec<f64>,
+    /// Client decryption (deserialize + decrypt + unpack), seconds, all batches.
+    pub decrypt_seconds: f64,
+    /// Bytes sent client to server per batch (first batch).
+    pub request_bytes: usize,
+    /// Bytes sent server to client per batch (first batch).
+    pub response_bytes: usize,
+}
+
+impl RunStats {
+    /// Mean server seconds per batch (0 without batches).
+    pub fn mean_batch_seconds(&self) -> f64 {
+        if self.server_seconds_per_batch.is_empty() {
+            0.0
+        } else {
+            self.server_seconds_per_batch.iter().sum::<f64>()
+                / self.server_seconds_per_batch.len() as f64
+        }
+    }
+    /// Batch capacity per second of server time: `batch_size x batches / server seconds`.
+    pub fn capacity_throughput(&self) -> f64 {
+        let total: f64 = self.server_seconds_per_batch.iter().sum();
+        if total > 0.0 {
+            (self.batch_size * self.batches) as f64 / total
+        } else {
+            0.0
+        }
+    }
+    /// Samples actually run per second of server time.
+    pub fn throughput(&self) -> f64 {
+        let total: f64 = self.server_seconds_per_batch.iter().sum();
+        if total > 0.0 {
+            self.samples as f64 / total
+        } else {
+            0.0
+        }
+    }
+}
+
+/// The server: holds the model and the evaluator rebuilt from the client's public bytes.
+pub struct Server<'m, B: Wire> {
+    model: &'m Model,
+    evaluator: B::Evaluator,
+    ctx: B::Ctx,
+}
+
+impl<'m, B: Wire> Server<'m, B> {
+    /// A server from the public context bytes only. Errors: deserialization errors.
+    pub fn open(model: &'m Model, public: &[u8]) -> Result<Server<'m, B>> {
+        let (evaluator, ctx) = B::open(public)?;
+        Ok(Server {
+            model,
+            evaluator,
+            ctx,
+        })
+    }
+    /// Runs the model on one encrypted request. Errors: deserialization and model errors.
+    pub fn serve(&self, request: &WireTensor<B>) -> Result<WireTensor<B>> {
+        let x = request.unpack(&self.ctx)?;
+        let y = self.model.forward_encrypted::<B>(&self.evaluator, &x)?;
+        WireTensor::pack(&self.ctx, &y)
+    }
+}
+
+fn bar(len: usize, show: bool, what: &str) -> ProgressBar {
+    if !show {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::new(len as u64);
+    if let Ok(style) = ProgressStyle::with_template(
+        "{msg:12} [{elapsed_precise}] {bar:40} {pos}/{len} batches (eta {eta})",
+    ) {
+        pb.set_style(style);
+    }
+    pb.set_message(what.to_string());
+    pb
+}
+
+/// Runs `model` encrypted on `inputs` (`[n, ...model input dims]`) batch by batch with the
+/// plan, and returns the decrypted outputs (`[n, ...model output dims]`) and the run's stats.
+/// `progress` shows an indicatif progress bar on standard error.
+/// Errors: [`TutorialError::Invalid`] for an empty input; key generation, encryption,
+/// serialization and model errors.
+pub fn run_encrypted<B: Wire>(
+    model: &Model,
+    plan: &Plan,
+    inputs: &ArrayD<f64>,
+    progress: bool,
+) -> Result<(ArrayD<f64>, RunStats)> {
+    let n = inputs.shape().first().copied().unwrap_or(0);
+    if n == 0 {
+        return Err(TutorialError::Invalid("no input sample".into()));
+    }
+    let params = plan.params()?;
+    let packing = plan.packing()?;
+    let batch = plan.batch_size.max(1);
+    let mut stats = RunStats {
+        backend: B::NAME.to_string(),
+        serialized: B::SERIALIZED,
+        samples: n,
+        batch_size: batch,
+        batches: n.div_ceil(batch),
+        ..RunStats::default()
+    };
+
+    // client: keys for exactly the plan's evaluation keys, public context out as bytes
+    let t = Instant::now();
+    let client = B::Client::new(&params, &plan.key_requirements())?;
+    let public = B::publish(&client)?;
+    stats.keygen_seconds = t.elapsed().as_secs_f64();
+    stats.public_context_bytes = public.len();
+    let cctx = B::client_ctx(&client);
+
+    // server: from the public bytes only
+    let server = Server::<B>::open(model, &public)?;
+
+    let mut outputs: Vec<ArrayD<f64>> = Vec::with_capacity(stats.batches);
+    let pb = bar(stats.batches, progress, "encrypted");
+    for start in (0..n).step_by(batch) {
+        let end = (start + batch).min(n);
+        let mut shape = inputs.shape().to_vec();
+        shape[0] = batch;
+        // zero-pad the last batch so every batch has the planned shape and keys
+        let chunk = ArrayD::from_shape_fn(IxDyn(&shape), |ix| {
+            let mut src = ix.slice().to_vec();
+            src[0] += start;
+            if src[0] < end {
+                inputs[IxDyn(&src)]
+            } else {
+                0.0
+            }
+        });
+        let t = Instant::now();
+        let ct = model.encrypt_input::<B>(&client, &chunk, &packing)?;
+        let request = WireTensor::pack(&cctx, &ct)?;
+        stats.encrypt_seconds += t.elapsed().as_secs_f64();
+
+        let t = Instant::now();
+        let response = server.serve(&request)?;
+        stats
+            .server_seconds_per_batch
+            .push(t.elapsed().as_secs_f64());
+        if start == 0 {
+            stats.request_bytes = request.len_bytes();
+            stats.response_bytes = response.len_bytes();
+        }
+
+        let t = Instant::now();
+        let y = response.unpack(&cctx)?;
+        let out = model.decrypt_output::<B>(&client, &y)?;
+        stats.decrypt_seconds += t.elapsed().as_secs_f64();
+        outputs.push(out.slice_axis(Axis(0), (0..end - start).into()).to_owned());
+        pb.inc(1);
+    }
+    pb.finish_and_clear();
+    let views: Vec<_> = outputs.iter().map(|o| o.view()).collect();
+    let all = ndarray::concatenate(Axis(0), &views)
+        .map_err(|e| TutorialError::Invalid(format!("joining outputs: {e}")))?;
+    Ok((all, stats))
+}
