@@ -16,6 +16,10 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 "$VENV/bin/python" -m pip install --quiet numpy pytest nbclient nbformat ipykernel
 start=$(date +%s)
+# The test build uses the dev profile (the arithmetic crates are opt-level 3 there) so that it
+# reuses what `cargo test` already compiled in target/; `pip install ./python` alone builds the
+# release wheel.
+export MATURIN_PEP517_ARGS="${MATURIN_PEP517_ARGS:---profile dev}"
 "$VENV/bin/python" -m pip install --quiet --force-reinstall --no-deps ./python
 echo "wheel built and installed in $(( $(date +%s) - start )) s"
 

@@ -105,13 +105,58 @@ fn mib(bytes: u64) -> f64 {
     bytes as f64 / f64::from(1u32 << 20)
 }
 
+/// The predicted time of one node, on one thread and on the plan's threads.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct NodeTime {
+    /// Seconds on one thread.
+    pub single: f64,
+    /// Seconds on the plan's threads.
+    pub threaded: f64,
+}
+
+/// Per node of `mp` (input at level `top`): its planned counts at its input level priced on
+/// one thread, and on `threads` threads. The tile code runs independent ciphertexts of a node
+/// in parallel, so a node whose input has at least `threads` ciphertexts takes its
+/// single-thread time divided by `threads`; a narrower node runs its operations one after the
+/// other, each using the threads inside (the table's multi-thread latencies).
+/// Errors: [`hetile_sim::SimError::MissingCost`].
+pub(crate) fn node_times(
+    mp: &hetile_layers::ModelPlan,
+    top: usize,
+    log_n: u32,
+    threads: usize,
+    costs: &CostTable,
+) -> Result<Vec<NodeTime>> {
+    let mut out = Vec::with_capacity(mp.nodes.len());
+    let mut depth_before = 0usize;
+    let mut width = mp.input.num_tiles();
+    for node in &mp.nodes {
+        let counts = OpCounts::from_op_cost(&node.plan.cost, top.saturating_sub(depth_before));
+        let single = costs.predict_latency(&counts, log_n, 1)?.total_seconds;
+        let threaded = if threads <= 1 {
+            single
+        } else if width >= threads {
+            single / threads as f64
+        } else {
+            costs
+                .predict_latency(&counts, log_n, threads)?
+                .total_seconds
+        };
+        out.push(NodeTime { single, threaded });
+        depth_before = node.depth_after;
+        width = node.plan.output.num_tiles();
+    }
+    Ok(out)
+}
+
 /// Simulates one run of `plan` on `model`: the client packs and encrypts a batch, the server
 /// runs the model's encrypted forward, the client decrypts, all on [`SimBackend`] ciphertexts
 /// that carry only metadata, under the counting decorator. Counts per kind and level and the
 /// live objects at the peak become seconds and bytes through `costs`.
 ///
-/// The total latency is the counted run's; the per-layer times come from each node's planned
-/// counts at its input level and are scaled to add up to the total.
+/// The single-thread latency is the counted run's, priced with `costs`; per node, the planned
+/// counts at the node's input level distribute it, and the multi-thread latency is the sum of
+/// the nodes' times on the plan's threads (see [`node_times`]).
 /// Errors: parameter, layer and simulator errors (the same the native run would raise: missing
 /// keys, exhausted levels, scale mismatches) and [`hetile_sim::SimError::MissingCost`].
 pub fn simulate(model: &Model, plan: &Plan, costs: &CostTable) -> Result<Prediction> {
@@ -143,26 +188,25 @@ pub fn simulate(model: &Model, plan: &Plan, costs: &CostTable) -> Result<Predict
     let memory = client.inner().memory();
 
     let threads = plan.threads;
-    let latency = costs
-        .predict_latency(&server, log_n, threads)?
-        .total_seconds;
-    let single = costs.predict_latency(&server, log_n, 1)?.total_seconds;
+    let counted_single = costs.predict_latency(&server, log_n, 1)?.total_seconds;
     let mem = costs.predict_memory(&memory, log_n, top);
     let mp = model.plan(&packing, plan.batch_size)?;
-
+    let times = node_times(&mp, top, log_n, threads, costs)?;
+    // The counted run is the reference for the single-thread total; the planned per-node
+    // counts only distribute it (they agree with the run up to bookkeeping operations).
+    let planned_single: f64 = times.iter().map(|t| t.single).sum();
+    let k = if planned_single > 0.0 {
+        counted_single / planned_single
+    } else {
+        1.0
+    };
     let mut layers = Vec::with_capacity(mp.nodes.len());
-    let mut depth_before = 0usize;
-    for (index, node) in mp.nodes.iter().enumerate() {
-        let level = top.saturating_sub(depth_before);
-        let counts = OpCounts::from_op_cost(&node.plan.cost, level);
-        let seconds = costs
-            .predict_latency(&counts, log_n, threads)?
-            .total_seconds;
+    for (index, (node, t)) in mp.nodes.iter().zip(&times).enumerate() {
         let c = node.plan.cost;
         layers.push(LayerPrediction {
             index,
             kind: node.kind.to_string(),
-            seconds,
+            seconds: k * t.threaded,
             operations: (c.rotations
                 + c.ct_mults
                 + c.pt_mults
@@ -171,14 +215,9 @@ pub fn simulate(model: &Model, plan: &Plan, costs: &CostTable) -> Result<Predict
                 + c.rescales) as u64,
             depth_after: node.depth_after,
         });
-        depth_before = node.depth_after;
     }
-    let planned: f64 = layers.iter().map(|l| l.seconds).sum();
-    if planned > 0.0 {
-        for l in &mut layers {
-            l.seconds *= latency / planned;
-        }
-    }
+    let latency: f64 = layers.iter().map(|l| l.seconds).sum();
+    let single = counted_single;
     Ok(Prediction {
         latency_seconds: latency,
         latency_single_thread_seconds: single,

@@ -15,10 +15,10 @@
 use crate::chain::{chain, estimated_precision_bits, LOG_NS, LOG_SCALES};
 use crate::error::{OptError, Result};
 use crate::plan::Plan;
-use crate::predict::simulate;
+use crate::predict::{node_times, simulate};
 use crate::requirements::{BatchSize, Objective, Requirements};
 use hetile_layers::{Model, Packing};
-use hetile_sim::{CostTable, NominalSizes, OpCounts};
+use hetile_sim::{CostTable, NominalSizes};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -294,22 +294,11 @@ pub fn optimize_with(model: &Model, req: &Requirements, costs: &CostTable) -> Re
 /// memory): used to rank before the full simulations.
 fn quick_predict(plan: &mut Plan, mp: &hetile_layers::ModelPlan, costs: &CostTable) -> Result<()> {
     let top = plan.params.log_q.len() - 1;
-    let log_n = plan.params.log_n;
-    let mut counts = OpCounts::new();
-    let mut depth_before = 0;
-    for node in &mp.nodes {
-        counts.merge(&OpCounts::from_op_cost(
-            &node.plan.cost,
-            top.saturating_sub(depth_before),
-        ));
-        depth_before = node.depth_after;
-    }
-    let latency = costs
-        .predict_latency(&counts, log_n, plan.threads)?
-        .total_seconds;
+    let times = node_times(mp, top, plan.params.log_n, plan.threads, costs)?;
+    let latency: f64 = times.iter().map(|t| t.threaded).sum();
     let p = &mut plan.predicted;
     p.latency_seconds = latency;
-    p.latency_single_thread_seconds = costs.predict_latency(&counts, log_n, 1)?.total_seconds;
+    p.latency_single_thread_seconds = times.iter().map(|t| t.single).sum();
     p.throughput_per_second = if latency > 0.0 {
         plan.batch_size as f64 / latency
     } else {

@@ -87,6 +87,7 @@ pub fn measure(model: &Model, plan: &Plan, repeats: usize) -> Result<Measurement
             .encrypt_input::<CkksBackend>(&client, &x, &packing)
             .map_err(|e| err(&e))?;
         let encrypt_seconds = t.elapsed().as_secs_f64();
+        drop(x);
         let ev = client.evaluator().map_err(|e| err(&e))?;
         let mut times = Vec::new();
         for _ in 0..repeats.max(1) {
