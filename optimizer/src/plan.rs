@@ -3,7 +3,7 @@
 use crate::error::{OptError, Result};
 use crate::predict::{simulate, Prediction};
 use hetile_backend::{KeyRequirements, Params, ParamsLiteral};
-use hetile_layers::{Model, Packing};
+use hetile_layers::{ConvStrategy, Model, Packing};
 use hetile_sim::CostTable;
 use serde::{Deserialize, Serialize};
 
@@ -33,7 +33,9 @@ pub struct Plan {
     pub params: ParamsLiteral,
     /// The packing tile `[t0, t1, t2]` ([`Packing`]); `t2` samples share a ciphertext.
     pub packing: [usize; 3],
-    /// The convolution strategy of each convolution node, in node order.
+    /// The convolution strategy of each convolution node, in node order ("im2col",
+    /// "interleaved", "unrolled"); empty means the model's defaults. Apply with
+    /// [`Plan::configure`].
     #[serde(default)]
     pub conv_strategies: Vec<String>,
     /// Samples per run.
@@ -88,7 +90,8 @@ impl Plan {
         Ok(plan)
     }
 
-    /// The plan without its prediction (all zeros): validation and keys only.
+    /// The plan without its prediction (all zeros): validation and keys only. `model` is
+    /// taken with its convolution strategies as they are; they are recorded in the plan.
     pub(crate) fn unpredicted(
         model: &Model,
         params: ParamsLiteral,
@@ -122,7 +125,11 @@ impl Plan {
         Ok(Plan {
             params,
             packing,
-            conv_strategies: Vec::new(),
+            conv_strategies: model
+                .conv_strategies()
+                .iter()
+                .map(|c| c.name().to_string())
+                .collect(),
             batch_size,
             rotation_steps: mp.keys.rotations.iter().copied().collect(),
             relinearization: mp.keys.relinearization,
@@ -156,10 +163,34 @@ impl Plan {
         }
     }
 
-    /// Checks that the plan still fits `model`: the packing and batch give exactly the plan's
-    /// keys and a depth the chain holds.
+    /// `model` with the plan's convolution strategies set (a copy; with no strategies
+    /// recorded, the model's own). Every run of the plan uses this model: the packing, the keys
+    /// and the depth were chosen for these strategies.
+    /// Errors: [`OptError::InvalidRequirement`] for an unknown strategy name, a count that
+    /// differs from the model's convolutions, or a strategy the model cannot take.
+    pub fn configure(&self, model: &Model) -> Result<Model> {
+        let mut m = model.clone();
+        if self.conv_strategies.is_empty() {
+            return Ok(m);
+        }
+        let strategies = self
+            .conv_strategies
+            .iter()
+            .map(|s| {
+                s.parse::<ConvStrategy>()
+                    .map_err(|e| OptError::InvalidRequirement(e.to_string()))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        m.with_conv_strategies(&strategies)
+            .map_err(|e| OptError::InvalidRequirement(format!("plan's conv strategies: {e}")))?;
+        Ok(m)
+    }
+
+    /// Checks that the plan still fits `model` (configured with the plan's strategies): the
+    /// packing and batch give exactly the plan's keys and a depth the chain holds.
     /// Errors: [`OptError::InvalidRequirement`] naming the mismatch, layer and backend errors.
     pub fn check_against(&self, model: &Model) -> Result<()> {
+        let model = &self.configure(model)?;
         let fresh = Plan::unpredicted(
             model,
             self.params.clone(),

@@ -149,7 +149,8 @@ pub(crate) fn node_times(
     Ok(out)
 }
 
-/// Simulates one run of `plan` on `model`: the client packs and encrypts a batch, the server
+/// Simulates one run of `plan` on `model` (configured with the plan's convolution strategies,
+/// [`Plan::configure`]): the client packs and encrypts a batch, the server
 /// runs the model's encrypted forward, the client decrypts, all on [`SimBackend`] ciphertexts
 /// that carry only metadata, under the counting decorator. Counts per kind and level and the
 /// live objects at the peak become seconds and bytes through `costs`.
@@ -160,6 +161,8 @@ pub(crate) fn node_times(
 /// Errors: parameter, layer and simulator errors (the same the native run would raise: missing
 /// keys, exhausted levels, scale mismatches) and [`hetile_sim::SimError::MissingCost`].
 pub fn simulate(model: &Model, plan: &Plan, costs: &CostTable) -> Result<Prediction> {
+    let configured = plan.configure(model)?;
+    let model = &configured;
     let params = plan.params()?;
     let packing = plan.packing()?;
     let keys = plan.key_requirements();

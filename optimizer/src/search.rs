@@ -17,7 +17,7 @@ use crate::error::{OptError, Result};
 use crate::plan::Plan;
 use crate::predict::{node_times, simulate};
 use crate::requirements::{BatchSize, Objective, Requirements};
-use hetile_layers::{Model, Packing};
+use hetile_layers::{ConvStrategy, Model, Packing};
 use hetile_sim::{CostTable, NominalSizes};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -53,8 +53,13 @@ impl Candidate {
     /// A one-line description: ring degree, tile, batch, chain and prediction.
     pub fn describe(&self) -> String {
         let p = &self.plan.predicted;
+        let conv = if self.plan.conv_strategies.is_empty() {
+            String::new()
+        } else {
+            format!(" conv {}", self.plan.conv_strategies.join("+"))
+        };
         format!(
-            "N=2^{} tile {:?} batch {} levels {} scale 2^{} | latency {:.4} s, {:.1}/s, {}{:.2} bits",
+            "N=2^{} tile {:?}{conv} batch {} levels {} scale 2^{} | latency {:.4} s, {:.1}/s, {}{:.2} bits",
             self.plan.params.log_n,
             self.plan.packing,
             self.plan.batch_size,
@@ -139,6 +144,64 @@ pub fn optimize_with(model: &Model, req: &Requirements, costs: &CostTable) -> Re
     let (security, cap) = req.resolve()?;
     let mut rejected = Vec::new();
     let mut valid: Vec<Candidate> = Vec::new();
+    for variant in strategy_variants(model, &mut rejected) {
+        search_variant(
+            &variant,
+            req,
+            costs,
+            security,
+            cap,
+            &mut valid,
+            &mut rejected,
+        )?;
+    }
+    finish(model, req, costs, cap, valid, rejected)
+}
+
+/// Every assignment of strategies to the model's convolutions that the model accepts (one
+/// model copy each; the model itself when it has no convolution). The refused ones are
+/// recorded.
+fn strategy_variants(model: &Model, rejected: &mut Vec<Rejected>) -> Vec<Model> {
+    let n = model.conv_strategies().len();
+    let mut combos: Vec<Vec<ConvStrategy>> = vec![Vec::new()];
+    for _ in 0..n {
+        combos = combos
+            .into_iter()
+            .flat_map(|c| {
+                ConvStrategy::ALL.iter().map(move |s| {
+                    let mut c = c.clone();
+                    c.push(*s);
+                    c
+                })
+            })
+            .collect();
+    }
+    let mut out = Vec::new();
+    for combo in combos {
+        let mut m = model.clone();
+        match m.with_conv_strategies(&combo) {
+            Ok(()) => out.push(m),
+            Err(e) => rejected.push(Rejected {
+                candidate: format!("conv strategies {combo:?}"),
+                reason: format!("strategy: {e}"),
+            }),
+        }
+    }
+    out
+}
+
+/// The candidates of one strategy assignment over every ring degree, tile and scale.
+#[allow(clippy::too_many_arguments)]
+fn search_variant(
+    model: &Model,
+    req: &Requirements,
+    costs: &CostTable,
+    security: hetile_backend::SecurityLevel,
+    cap: u64,
+    valid: &mut Vec<Candidate>,
+    rejected: &mut Vec<Rejected>,
+) -> Result<()> {
+    let strategies: Vec<&str> = model.conv_strategies().iter().map(|c| c.name()).collect();
     for log_n in LOG_NS {
         let slots = 1usize << (log_n - 1);
         for tile in tiles(slots) {
@@ -147,7 +210,11 @@ pub fn optimize_with(model: &Model, req: &Requirements, costs: &CostTable) -> Re
                 BatchSize::Choose if req.objective == Objective::Latency => 1,
                 BatchSize::Choose => tile[2],
             };
-            let name = format!("N=2^{log_n} tile {tile:?} batch {batch}");
+            let name = if strategies.is_empty() {
+                format!("N=2^{log_n} tile {tile:?} batch {batch}")
+            } else {
+                format!("N=2^{log_n} tile {tile:?} batch {batch} conv {strategies:?}")
+            };
             let reject = |rejected: &mut Vec<Rejected>, reason: String| {
                 rejected.push(Rejected {
                     candidate: name.clone(),
@@ -158,14 +225,14 @@ pub fn optimize_with(model: &Model, req: &Requirements, costs: &CostTable) -> Re
             let mp = match model.plan(&packing, batch) {
                 Ok(mp) => mp,
                 Err(e) => {
-                    reject(&mut rejected, format!("layout: {e}"));
+                    reject(rejected, format!("layout: {e}"));
                     continue;
                 }
             };
             let client_bytes = 2 * 8 * mp.input.logical_shape().iter().product::<usize>() as u64;
             if client_bytes > cap {
                 reject(
-                    &mut rejected,
+                    rejected,
                     format!(
                         "memory: the client's packed input takes {:.1} MiB, above the cap of {:.1} MiB",
                         client_bytes as f64 / 1048576.0,
@@ -194,7 +261,7 @@ pub fn optimize_with(model: &Model, req: &Requirements, costs: &CostTable) -> Re
                 }
             }
             let Some((literal, precision_bits)) = found else {
-                reject(&mut rejected, last);
+                reject(rejected, last);
                 continue;
             };
             let mut plan = Plan::unpredicted(model, literal, tile, batch, req.threads)?;
@@ -206,7 +273,7 @@ pub fn optimize_with(model: &Model, req: &Requirements, costs: &CostTable) -> Re
                     * sizes.switching_key_bytes();
             if floor > cap {
                 reject(
-                    &mut rejected,
+                    rejected,
                     format!(
                         "memory: the input ciphertexts and keys alone take {:.1} MiB, above the cap of {:.1} MiB",
                         floor as f64 / 1048576.0,
@@ -223,6 +290,19 @@ pub fn optimize_with(model: &Model, req: &Requirements, costs: &CostTable) -> Re
             });
         }
     }
+    Ok(())
+}
+
+/// Ranks the candidates by their quick prediction, simulates the best in full, rejects those
+/// above the memory cap and returns the result.
+fn finish(
+    model: &Model,
+    req: &Requirements,
+    costs: &CostTable,
+    cap: u64,
+    mut valid: Vec<Candidate>,
+    mut rejected: Vec<Rejected>,
+) -> Result<Optimized> {
     let objective = req.objective;
     let rank = |v: &mut Vec<Candidate>| {
         v.sort_by(|a, b| {

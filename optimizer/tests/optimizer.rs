@@ -292,3 +292,49 @@ fn simulated_counts_equal_mock_counts_for_every_layer() {
         assert!(pred.latency_seconds > 0.0, "{name}");
     }
 }
+
+#[test]
+fn conv_strategies_are_searched_and_applied() {
+    let model = small_cnn();
+    let mut r = req(Objective::Throughput, BatchSize::Choose);
+    r.max_memory_bytes = Some(8 << 30);
+    let found = optimize(&model, &r).unwrap();
+    let seen: std::collections::BTreeSet<&str> = found
+        .candidates
+        .iter()
+        .flat_map(|c| c.plan.conv_strategies.iter().map(String::as_str))
+        .collect();
+    assert!(
+        seen.contains("im2col") && seen.contains("interleaved"),
+        "{seen:?}"
+    );
+    // every simulated candidate runs (mock) with its own strategies, keys and packing
+    for c in found.candidates.iter().filter(|c| c.simulated).take(4) {
+        let plan = &c.plan;
+        let mut lit = plan.params.clone();
+        lit.security = SecurityLevel::Insecure;
+        let p = hetile_backend::Params::new(lit).unwrap();
+        let configured = plan.configure(&model).unwrap();
+        let n = plan.batch_size.min(3);
+        let x = ArrayD::from_shape_fn(IxDyn(&[n, 1, 6, 6]), |ix| {
+            ((ix[0] + ix[2] * ix[3]) % 5) as f64 / 5.0
+        });
+        let client = <MockBackend as Backend>::Client::new(&p, &plan.key_requirements()).unwrap();
+        let got = configured
+            .run_encrypted::<MockBackend>(&client, &x, &plan.packing().unwrap())
+            .unwrap();
+        let want = model.forward_plain(&x).unwrap();
+        let err = got
+            .iter()
+            .zip(want.iter())
+            .map(|(g, w)| (g - w).abs())
+            .fold(0.0, f64::max);
+        assert!(err < 1e-6, "{} err {err}", c.describe());
+    }
+    let mut bad = found.best.clone();
+    bad.conv_strategies = vec!["fft".into()];
+    assert!(matches!(
+        bad.configure(&model),
+        Err(OptError::InvalidRequirement(_))
+    ));
+}

@@ -94,8 +94,10 @@ pub struct PyPlan {
 
 impl PyPlan {
     /// Wraps a plan for `model`.
-    pub fn new(plan: Plan, model: Arc<Model>) -> PyPlan {
-        PyPlan { plan, model }
+    pub fn new(plan: Plan, model: Arc<Model>) -> BResult<PyPlan> {
+        // runs of the plan use the model with the plan's convolution strategies
+        let model = Arc::new(plan.configure(&model)?);
+        Ok(PyPlan { plan, model })
     }
 }
 
@@ -127,7 +129,7 @@ impl PyPlan {
         let plan = py
             .detach(move || Plan::manual(&mm, literal, tile, batch_size, threads))
             .map_err(BindError::from)?;
-        Ok(PyPlan::new(plan, m))
+        Ok(PyPlan::new(plan, m)?)
     }
 
     /// Re-runs the simulator on this plan (with the default cost table, or `costs`: a cost
@@ -167,7 +169,7 @@ impl PyPlan {
         let plan = Plan::from_yaml(text).map_err(BindError::from)?;
         let m = model.model()?;
         plan.check_against(&m).map_err(BindError::from)?;
-        Ok(PyPlan::new(plan, m))
+        Ok(PyPlan::new(plan, m)?)
     }
 
     /// A plan from JSON for `model`, as `from_yaml`.
@@ -176,7 +178,7 @@ impl PyPlan {
         let plan = Plan::from_json(text).map_err(BindError::from)?;
         let m = model.model()?;
         plan.check_against(&m).map_err(BindError::from)?;
-        Ok(PyPlan::new(plan, m))
+        Ok(PyPlan::new(plan, m)?)
     }
 
     /// The CKKS parameters literal as a dict.
@@ -284,5 +286,5 @@ pub fn optimize(
         hetile_opt::optimize(&mm, &req)
     })?
     .map_err(BindError::from)?;
-    Ok(PyPlan::new(found.best, m))
+    Ok(PyPlan::new(found.best, m)?)
 }

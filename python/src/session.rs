@@ -300,7 +300,7 @@ impl PyServer {
     ) -> PyResult<PyServer> {
         let model = model.model()?;
         let plan = plan.plan.clone();
-        let (codec, evaluator) = py.detach(|| -> BResult<(Codec, AnyEvaluator)> {
+        let (model, (codec, evaluator)) = py.detach(|| -> BResult<(Arc<Model>, (Codec, AnyEvaluator))> {
             let loaded = serial::context_from_bytes(ctx_bytes)?;
             let params = plan.params()?;
             if params.fingerprint() != loaded.params.fingerprint() {
@@ -323,7 +323,8 @@ impl PyServer {
                 ));
             }
             plan.check_against(&model)?;
-            Ok(match (loaded.kind, loaded.native) {
+            let configured = Arc::new(plan.configure(&model)?);
+            Ok((configured, match (loaded.kind, loaded.native) {
                 (Kind::Native, Some(pc)) => (
                     Codec::Native(Arc::clone(pc.context())),
                     AnyEvaluator::Native(pc.evaluator()),
@@ -345,7 +346,7 @@ impl PyServer {
                 (Kind::Native, None) => {
                     return Err(BindError::serial("native context without keys"));
                 }
-            })
+            }))
         })?;
         Ok(PyServer {
             codec,

@@ -9,9 +9,9 @@ mod inspect;
 mod model_args;
 #[cfg(feature = "onnx")]
 mod optimize;
+mod params;
 #[cfg(feature = "onnx")]
 mod simulate;
-mod params;
 #[cfg(feature = "onnx")]
 mod tutorial;
 

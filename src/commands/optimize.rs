@@ -41,6 +41,10 @@ pub struct OptimizeArgs {
     /// List the top candidates and why the others were rejected.
     #[arg(long)]
     explain: bool,
+    /// Also write the fully simulated candidates (best first) as DIR/candidate-<rank>.yaml, to
+    /// measure alternatives for real.
+    #[arg(long, value_name = "DIR")]
+    save_candidates: Option<PathBuf>,
 }
 
 /// Parses `1234`, `512K`, `64M`, `8G` (binary units) into bytes.
@@ -138,6 +142,19 @@ pub fn run(a: OptimizeArgs) -> Result<(), CliError> {
     if a.explain {
         print!("{}", explain(&found, req.objective, 10));
         println!("search took {:.2} s", elapsed.as_secs_f64());
+    }
+    if let Some(dir) = &a.save_candidates {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| CliError::new(format!("{}: {e}", dir.display())))?;
+        let simulated = found.candidates.iter().filter(|c| c.simulated);
+        for (rank, c) in simulated.enumerate() {
+            let mut p = c.plan.clone();
+            p.model = plan.model.clone();
+            let path = dir.join(format!("candidate-{}.yaml", rank + 1));
+            let text = p.to_yaml().map_err(|e| CliError::new(e.to_string()))?;
+            std::fs::write(&path, text)
+                .map_err(|e| CliError::new(format!("{}: {e}", path.display())))?;
+        }
     }
     println!("chosen plan:\n{}", plan.predicted);
     match &a.output {

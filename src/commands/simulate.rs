@@ -63,6 +63,8 @@ fn proc_status_bytes(field: &str) -> Option<u64> {
 /// Errors: backend and layer errors.
 pub fn measure(model: &Model, plan: &Plan, repeats: usize) -> Result<Measurement, CliError> {
     let err = |e: &dyn std::fmt::Display| CliError::new(e.to_string());
+    let configured = plan.configure(model).map_err(|e| err(&e))?;
+    let model = &configured;
     let params = plan.params().map_err(|e| err(&e))?;
     let packing = plan.packing().map_err(|e| err(&e))?;
     // the peak counter restarts here ("5" clears the high-water mark; Linux >= 4.0)

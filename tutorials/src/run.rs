@@ -126,6 +126,9 @@ pub fn run_encrypted<B: Wire>(
     if n == 0 {
         return Err(TutorialError::Invalid("no input sample".into()));
     }
+    // the plan's packing and keys were chosen for its convolution strategies
+    let configured = plan.configure(model)?;
+    let model = &configured;
     let params = plan.params()?;
     let packing = plan.packing()?;
     let batch = plan.batch_size.max(1);
