@@ -65,7 +65,11 @@ fn mlp_with_batch_packing_on_ckks() {
         .build()
         .unwrap();
     let x = uniform(&[4096, 30], -1.0, 1.0, 5);
-    let (got, want) = run(&model, &x, &Packing::new([1, 1, 4096]).unwrap(), 13);
+    let packing = Packing::new([1, 1, 4096]).unwrap();
+    // one weight per tile: scalar products, no encoded weights
+    let cost = model.plan(&packing, 4096).unwrap().cost;
+    assert_eq!((cost.scalar_mults, cost.pt_mults), (30 * 16 + 16, 0));
+    let (got, want) = run(&model, &x, &packing, 13);
     let err = max_diff(&got, &want);
     println!("mlp square: max error {err:.2e}");
     assert!(err < 1e-4, "error {err}");

@@ -117,6 +117,29 @@ fn mlp_with_row_column_and_garbage_forms() {
 }
 
 #[test]
+fn dense_weights_at_batch_tiles_are_scalar_products() {
+    // 30 -> 16 -> square -> 4: at tile [1, 1, B] every weight tile holds one weight, multiplied
+    // in with mul_scalar (no encoding); at a tile spreading features over slots, with mul_plain
+    let model = Model::sequential(&[30])
+        .dense(mat(16, 30, 21), vec1(16, 22))
+        .square()
+        .dense(mat(4, 16, 23), vec1(4, 24))
+        .build()
+        .unwrap();
+    let x = uniform(&[300, 30], -1.0, 1.0, 25);
+    let batch_tiles = Packing::new([1, 1, 512]).unwrap();
+    let plan = model.plan(&batch_tiles, 300).unwrap();
+    assert_eq!(plan.cost.pt_mults, 0);
+    assert_eq!(plan.cost.scalar_mults, 30 * 16 + 16 * 4);
+    check_on_counting_mock(&model, &x, &batch_tiles, 10);
+    let spread = Packing::new([32, 1, 16]).unwrap();
+    let plan = model.plan(&spread, 300).unwrap();
+    assert!(plan.cost.pt_mults > 0);
+    assert_eq!(plan.cost.scalar_mults, 0);
+    check_on_counting_mock(&model, &x, &spread, 10);
+}
+
+#[test]
 fn small_mlp_scores_a_full_batch_per_ciphertext() {
     // 30 -> 16 -> square -> 1, 8192 samples in 2 ciphertexts per feature (4096 slots)
     let model = Model::sequential(&[30])

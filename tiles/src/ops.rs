@@ -7,10 +7,55 @@
 
 use crate::error::{Result, TileError};
 use crate::plan::{self, broadcast, BinaryOp};
-use crate::tensor::{PlainTileTensor, TileTensor};
-use hetile_backend::{Backend, Error as BackendError, Evaluator};
+use crate::tensor::{PlainTileTensor, PlainTiles, TileTensor};
+use hetile_backend::{Backend, Error as BackendError, Evaluator, Meta};
 use rayon::prelude::*;
 use std::borrow::Cow;
+
+/// Tile `j` of `p` as an encoded plaintext (a constant is encoded at `p`'s level and scale).
+/// Errors: [`BackendError::InvalidParameters`] for an index out of range, encoding errors.
+fn plain_tile<'a, B: Backend>(
+    ev: &B::Evaluator,
+    p: &'a PlainTileTensor<B>,
+    j: usize,
+) -> std::result::Result<Cow<'a, B::Plaintext>, BackendError> {
+    let missing = || BackendError::InvalidParameters {
+        reason: format!("plaintext tile {j} of {} is missing", p.shape),
+    };
+    match &p.tiles {
+        PlainTiles::Encoded(t) => t.get(j).map(Cow::Borrowed).ok_or_else(missing),
+        PlainTiles::Constants(c) => {
+            let c = *c.get(j).ok_or_else(missing)?;
+            let values = vec![c; p.shape.slots()];
+            Ok(Cow::Owned(ev.encode(&values, p.level, p.scale)?))
+        }
+    }
+}
+
+/// `x * (tile j of p)` without a rescale. A constant tile at `x`'s level is multiplied in with
+/// [`Evaluator::mul_scalar`] (scale `q_level`, the same scale and level as the encoded path);
+/// at another level it is encoded first, so the result is always that of the encoded path.
+pub(crate) fn mul_plain_tile<B: Backend>(
+    ev: &B::Evaluator,
+    x: &B::Ciphertext,
+    p: &PlainTileTensor<B>,
+    j: usize,
+) -> std::result::Result<B::Ciphertext, BackendError> {
+    match &p.tiles {
+        PlainTiles::Constants(c) if x.level() == p.level => match c.get(j) {
+            Some(&c) => ev.mul_scalar(x, c),
+            None => Err(BackendError::InvalidParameters {
+                reason: format!("plaintext tile {j} of {} is missing", p.shape),
+            }),
+        },
+        _ => ev.mul_plain(x, plain_tile(ev, p, j)?.as_ref()),
+    }
+}
+
+/// The tile indices `0..n` of a plaintext tensor, to pair with ciphertext tiles.
+pub(crate) fn plain_indices<B: Backend>(p: &PlainTileTensor<B>) -> Vec<usize> {
+    (0..p.num_tiles()).collect()
+}
 
 /// The element `i` of `v`, or a [`TileError::TileCountMismatch`] (never expected: indices come
 /// from plans over the same shapes).
@@ -88,20 +133,25 @@ impl<B: Backend> TileTensor<B> {
     /// Elementwise `self + p` with broadcasting (the plaintext must be at this scale and at or
     /// above this level). Errors: as [`TileTensor::add`].
     pub fn add_plain(&self, ev: &B::Evaluator, p: &PlainTileTensor<B>) -> Result<Self> {
-        self.zip_with(&p.shape, &p.tiles, false, |x, y| ev.add_plain(x, y))
+        self.zip_with(&p.shape, &plain_indices(p), false, |x, &j| {
+            ev.add_plain(x, plain_tile(ev, p, j)?.as_ref())
+        })
     }
 
     /// Elementwise `self - p`, as [`TileTensor::add_plain`].
     pub fn sub_plain(&self, ev: &B::Evaluator, p: &PlainTileTensor<B>) -> Result<Self> {
-        self.zip_with(&p.shape, &p.tiles, false, |x, y| ev.sub_plain(x, y))
+        self.zip_with(&p.shape, &plain_indices(p), false, |x, &j| {
+            ev.sub_plain(x, plain_tile(ev, p, j)?.as_ref())
+        })
     }
 
     /// Elementwise `self * p` with broadcasting, then a rescale. With `p` from
-    /// [`PlainTileTensor::encode_for_mul`] at this level the scale is unchanged. Cost:
-    /// [`plan::binary`] with [`plan::Operand::Plaintext`]. Errors: as [`TileTensor::mul`].
+    /// [`PlainTileTensor::encode_for_mul`] at this level the scale is unchanged; a uniform `p`
+    /// (constants) is multiplied in with scalar products. Cost: [`plan::binary`] with
+    /// [`plan::Operand::Plaintext`]. Errors: as [`TileTensor::mul`].
     pub fn mul_plain(&self, ev: &B::Evaluator, p: &PlainTileTensor<B>) -> Result<Self> {
-        self.zip_with(&p.shape, &p.tiles, true, |x, y| {
-            let mut out = ev.mul_plain(x, y)?;
+        self.zip_with(&p.shape, &plain_indices(p), true, |x, &j| {
+            let mut out = mul_plain_tile(ev, x, p, j)?;
             ev.rescale_assign(&mut out)?;
             Ok(out)
         })

@@ -123,8 +123,30 @@ pub(crate) fn broadcast(a: &TileShape, b: &TileShape, multiply: bool) -> Result<
     Ok(Broadcast { output, pairs })
 }
 
+/// Whether every tile of `shape` holds one value in all its slots ("uniform tiles"): every
+/// dimension has tile size 1 or is replicated (`*/t`). A plaintext operand of such a shape is
+/// multiplied in as one constant per tile ([`hetile_backend::Evaluator::mul_scalar`]), so
+/// [`binary`] and [`mul_sum`] count `scalar_mults` for it instead of `pt_mults`.
+pub fn is_uniform(shape: &TileShape) -> bool {
+    shape
+        .dims()
+        .iter()
+        .all(|d| d.tile() == 1 || d.is_replicated())
+}
+
+/// Counts `n` products with the right operand `b` of kind `operand` into `cost`: ciphertext
+/// products, scalar products for a uniform plaintext ([`is_uniform`]), else plaintext products.
+fn count_products(cost: &mut OpCost, b: &TileShape, operand: Operand, n: usize) {
+    match operand {
+        Operand::Ciphertext => cost.ct_mults = n,
+        Operand::Plaintext if is_uniform(b) => cost.scalar_mults = n,
+        Operand::Plaintext => cost.pt_mults = n,
+    }
+}
+
 /// Elementwise `a op b` with broadcasting: one addition, or one product and one rescale, per
-/// output tile. Errors: [`TileError::IncompatibleShapes`].
+/// output tile. With [`Operand::Plaintext`], `b` is the plaintext; on a uniform `b`
+/// ([`is_uniform`]) the products are scalar products. Errors: [`TileError::IncompatibleShapes`].
 pub fn binary(a: &TileShape, b: &TileShape, op: BinaryOp, operand: Operand) -> Result<OpPlan> {
     let bc = broadcast(a, b, op == BinaryOp::Mul)?;
     let n = bc.output.num_tiles();
@@ -132,13 +154,8 @@ pub fn binary(a: &TileShape, b: &TileShape, op: BinaryOp, operand: Operand) -> R
     match op {
         BinaryOp::Add | BinaryOp::Sub => plan.cost.additions = n,
         BinaryOp::Mul => {
-            match operand {
-                Operand::Ciphertext => {
-                    plan.cost.ct_mults = n;
-                    plan.needs_relinearization = true;
-                }
-                Operand::Plaintext => plan.cost.pt_mults = n,
-            }
+            count_products(&mut plan.cost, b, operand, n);
+            plan.needs_relinearization = operand == Operand::Ciphertext;
             plan.cost.rescales = n;
             plan.cost.depth = 1;
         }
@@ -263,7 +280,9 @@ pub fn sum(a: &TileShape, dim: usize) -> Result<OpPlan> {
 
 /// Multiply-then-sum (the matrix product): elementwise product with broadcasting, then the sum
 /// over `dim`, with one lazy rescale per output tile: the tiles along `dim` are added at the
-/// product's scale, rescaled, and the rotate-and-adds run one level lower. Errors: those of [`binary`] and [`sum`] (the product's `dim` must be clean).
+/// product's scale, rescaled, and the rotate-and-adds run one level lower. With
+/// [`Operand::Plaintext`], `b` is the plaintext (the weights); on a uniform `b` ([`is_uniform`])
+/// the products are scalar products. Errors: those of [`binary`] and [`sum`] (the product's `dim` must be clean).
 pub fn mul_sum(a: &TileShape, b: &TileShape, operand: Operand, dim: usize) -> Result<OpPlan> {
     let bc = broadcast(a, b, true)?;
     let product = bc.output;
@@ -276,10 +295,7 @@ pub fn mul_sum(a: &TileShape, b: &TileShape, operand: Operand, dim: usize) -> Re
             (out, c, s)
         }
     };
-    match operand {
-        Operand::Ciphertext => cost.ct_mults = n_prod,
-        Operand::Plaintext => cost.pt_mults = n_prod,
-    }
+    count_products(&mut cost, b, operand, n_prod);
     cost.rescales = out.num_tiles();
     cost.depth = 1;
     Ok(OpPlan {
@@ -537,6 +553,38 @@ mod tests {
                 (2, 2)
             ]
         );
+    }
+
+    #[test]
+    fn uniform_plaintext_operands_count_scalar_products() {
+        assert!(is_uniform(&shape("[30/1, */1, */8]")));
+        assert!(is_uniform(&shape("[30/1, 16/1, */8]")));
+        assert!(!is_uniform(&shape("[30/1, 16/1, 8/8]")));
+        assert!(!is_uniform(&shape("[30/2, */1, */4]")));
+        let x = shape("[30/1, */1, 8192/8]");
+        let w = shape("[30/1, 16/1, */8]");
+        let p = mul_sum(&x, &w, Operand::Plaintext, 0).unwrap();
+        assert_eq!(p.cost.scalar_mults, 30 * 16 * 1024);
+        assert_eq!(p.cost.pt_mults, 0);
+        assert_eq!(p.cost.rescales, 16 * 1024);
+        let c = mul_sum(&x, &w, Operand::Ciphertext, 0).unwrap();
+        assert_eq!(c.cost.ct_mults, 30 * 16 * 1024);
+        assert_eq!(c.cost.scalar_mults, 0);
+        // the same product with the weights spread over slots stays a plaintext product
+        let x2 = shape("[30/2, */1, 8192/4]");
+        let w2 = shape("[30/2, 16/1, */4]");
+        let p2 = mul_sum(&x2, &w2, Operand::Plaintext, 0).unwrap();
+        assert_eq!(p2.cost.pt_mults, 15 * 16 * 2048);
+        assert_eq!(p2.cost.scalar_mults, 0);
+        let b = binary(
+            &x,
+            &shape("[*/1, */1, */8]"),
+            BinaryOp::Mul,
+            Operand::Plaintext,
+        )
+        .unwrap();
+        assert_eq!((b.cost.scalar_mults, b.cost.pt_mults), (30 * 1024, 0));
+        assert!(!b.needs_relinearization);
     }
 
     #[test]

@@ -88,8 +88,8 @@ impl<B: Backend> TileTensor<B> {
         plan::sum(shape, dim)
     }
 
-    /// Products of broadcast tile pairs (no rescale), the tile additions along `dim`, one
-    /// rescale per output tile, then the rotate-and-adds.
+    /// Products of broadcast tile pairs (no rescale) accumulated along `dim`, one rescale per
+    /// output tile, then the rotate-and-adds.
     fn mul_then_sum<T: Sync>(
         &self,
         ev: &B::Evaluator,
@@ -101,22 +101,45 @@ impl<B: Backend> TileTensor<B> {
     ) -> Result<Self> {
         let p = plan::mul_sum(&self.shape, other_shape, operand, dim)?;
         let bc = broadcast(&self.shape, other_shape, true)?;
-        let products = bc
-            .pairs
-            .par_iter()
-            .map(|&(i, j)| {
-                let a = tile_at(&self.tiles, i, &self.shape)?;
-                let b = tile_at(others, j, other_shape)?;
-                Ok(mul(a, b)?)
-            })
-            .collect::<Result<Vec<_>>>()?;
-        // Add the tiles at the product's scale, rescale once per output tile, then rotate at
-        // the lower level (cheaper key switching; same counts as rotating first).
+        let product = |idx: usize| -> Result<B::Ciphertext> {
+            let &(i, j) = tile_at(&bc.pairs, idx, &bc.output)?;
+            let a = tile_at(&self.tiles, i, &self.shape)?;
+            let b = tile_at(others, j, other_shape)?;
+            Ok(mul(a, b)?)
+        };
+        // With enough output tiles to keep every thread busy, each output tile accumulates its
+        // products along `dim` as they are made (no product tensor is materialized); otherwise
+        // the products are made in parallel, then added. Either way the sum is at the
+        // product's scale, rescaled once, then rotated at the lower level (cheaper key
+        // switching; same counts as rotating first).
         let summed = p.output != bc.output;
-        let mut tiles = if summed {
-            add_along::<B>(ev, &bc.output, &products, dim, &p.output)?
+        let fused = summed && p.output.num_tiles() >= rayon::current_num_threads();
+        let mut tiles = if fused {
+            let e = bc.output.dim(dim)?.tiles();
+            (0..p.output.num_tiles())
+                .into_par_iter()
+                .map(|k| {
+                    let mut coords = p.output.tile_coords(k);
+                    coords[dim] = 0;
+                    let mut acc = product(bc.output.tile_index(&coords))?;
+                    for g in 1..e {
+                        coords[dim] = g;
+                        let t = product(bc.output.tile_index(&coords))?;
+                        ev.add_assign(&mut acc, &t)?;
+                    }
+                    Ok(acc)
+                })
+                .collect::<Result<Vec<_>>>()?
         } else {
-            products
+            let products = (0..bc.pairs.len())
+                .into_par_iter()
+                .map(product)
+                .collect::<Result<Vec<_>>>()?;
+            if summed {
+                add_along::<B>(ev, &bc.output, &products, dim, &p.output)?
+            } else {
+                products
+            }
         };
         tiles
             .par_iter_mut()
@@ -129,7 +152,8 @@ impl<B: Backend> TileTensor<B> {
 
     /// Multiply-then-sum with a plaintext (a matrix product): elementwise product with
     /// broadcasting, sum over `dim`, one rescale per output tile. With `weights` from
-    /// [`PlainTileTensor::encode_for_mul`] at this level, the scale is unchanged.
+    /// [`PlainTileTensor::encode_for_mul`] at this level, the scale is unchanged; uniform weights
+    /// (constants, see [`plan::is_uniform`]) are multiplied in with scalar products.
     /// Cost: [`plan::mul_sum`] with [`Operand::Plaintext`].
     ///
     /// Errors: those of [`TileTensor::mul_plain`] and [`TileTensor::sum`].
@@ -142,10 +166,10 @@ impl<B: Backend> TileTensor<B> {
         self.mul_then_sum(
             ev,
             &weights.shape,
-            &weights.tiles,
+            &crate::ops::plain_indices(weights),
             Operand::Plaintext,
             dim,
-            |x, y| ev.mul_plain(x, y),
+            |x, &j| crate::ops::mul_plain_tile(ev, x, weights, j),
         )
     }
 

@@ -294,11 +294,28 @@ impl<B: Backend> TileTensor<B> {
     }
 }
 
+/// The content of a [`PlainTileTensor`]: encoded plaintexts, or one real constant per tile.
+#[derive(Clone)]
+pub(crate) enum PlainTiles<P> {
+    /// One encoded plaintext per tile.
+    Encoded(Vec<P>),
+    /// One constant per tile (a uniform shape, see [`crate::plan::is_uniform`]), multiplied in
+    /// with [`Evaluator::mul_scalar`] instead of an encoded plaintext.
+    Constants(Vec<f64>),
+}
+
 /// A tensor packed into plaintext tiles (e.g. model weights on the server). All tiles share one
 /// level and scale.
+///
+/// A tensor encoded for multiplication ([`PlainTileTensor::encode_for_mul`], or
+/// [`PlainTileTensor::encode`] at scale `q_level`) whose shape is uniform (every dimension has
+/// tile size 1 or is replicated, see [`crate::plan::is_uniform`]) holds one value per tile: it
+/// skips encoding and is multiplied in with [`Evaluator::mul_scalar`] (same level, same
+/// resulting scale, one scalar product per tile, as [`crate::plan::binary`] and
+/// [`crate::plan::mul_sum`] count it).
 pub struct PlainTileTensor<B: Backend> {
     pub(crate) shape: TileShape,
-    pub(crate) tiles: Vec<B::Plaintext>,
+    pub(crate) tiles: PlainTiles<B::Plaintext>,
     pub(crate) level: Level,
     pub(crate) scale: Scale,
 }
@@ -319,19 +336,37 @@ impl<B: Backend> fmt::Debug for PlainTileTensor<B> {
         f.debug_struct("PlainTileTensor")
             .field("backend", &B::NAME)
             .field("shape", &self.shape.to_string())
-            .field("tiles", &self.tiles.len())
+            .field("tiles", &self.num_tiles())
+            .field("constants", &self.constants().is_some())
             .field("level", &self.level)
             .field("scale", &self.scale)
             .finish()
     }
 }
 
+/// The constant held by every slot of tile `k` of a uniform `shape` (0 for a metadata-only
+/// backend, which ignores values).
+fn tile_constant<B: Backend>(shape: &TileShape, data: &[f64], k: usize) -> f64 {
+    if B::METADATA_ONLY {
+        return 0.0;
+    }
+    slot_elements(shape, k)
+        .first()
+        .copied()
+        .flatten()
+        .and_then(|i| data.get(i).copied())
+        .unwrap_or(0.0)
+}
+
 impl<B: Backend> PlainTileTensor<B> {
     /// Packs `array` into tiles of `shape` and encodes each at `level` and `scale` (server side).
     /// For a plaintext to be added to a ciphertext, use the ciphertext's level and scale.
+    /// A uniform `shape` at scale `q_level` keeps one constant per tile instead (no encoding;
+    /// see the type's documentation).
     ///
     /// Errors: [`TileError::SlotMismatch`], [`TileError::ArrayShapeMismatch`], backend encoding
-    /// errors.
+    /// errors (for constants: [`BackendError::NonFiniteValue`] for a non-finite value,
+    /// [`BackendError::InvalidLevel`] above the chain).
     pub fn encode(
         ev: &B::Evaluator,
         array: &ArrayD<f64>,
@@ -340,6 +375,26 @@ impl<B: Backend> PlainTileTensor<B> {
         scale: Scale,
     ) -> Result<Self> {
         shape.check_slots(ev.slots())?;
+        if crate::plan::is_uniform(&shape)
+            && prime_scale(ev.params(), level).is_ok_and(|q| q == scale)
+        {
+            check_logical(&shape, array)?;
+            let data: Vec<f64> = array.iter().copied().collect();
+            let constants: Vec<f64> = (0..shape.num_tiles())
+                .map(|k| tile_constant::<B>(&shape, &data, k))
+                .collect();
+            if let Some((index, &value)) =
+                constants.iter().enumerate().find(|(_, c)| !c.is_finite())
+            {
+                return Err(BackendError::NonFiniteValue { index, value }.into());
+            }
+            return Ok(PlainTileTensor {
+                shape,
+                tiles: PlainTiles::Constants(constants),
+                level,
+                scale,
+            });
+        }
         let values = pack_for::<B>(&shape, array)?;
         let tiles = values
             .par_iter()
@@ -349,8 +404,8 @@ impl<B: Backend> PlainTileTensor<B> {
     }
 
     /// Encodes for multiplication into a ciphertext at `level`: at scale `q_level`, so that the
-    /// product, once rescaled, has exactly the ciphertext's scale. Errors: as
-    /// [`PlainTileTensor::encode`].
+    /// product, once rescaled, has exactly the ciphertext's scale (a uniform shape keeps
+    /// constants, see [`PlainTileTensor::encode`]). Errors: as [`PlainTileTensor::encode`].
     pub fn encode_for_mul(
         ev: &B::Evaluator,
         array: &ArrayD<f64>,
@@ -361,23 +416,26 @@ impl<B: Backend> PlainTileTensor<B> {
         Self::encode(ev, array, shape, level, scale)
     }
 
-    /// Decodes every tile and unpacks the logical array (client side).
+    /// Decodes every tile and unpacks the logical array (client side). Constants are returned
+    /// as they are (no encoding error). Errors: backend decoding errors.
     pub fn decode(&self, client: &B::Client) -> Result<ArrayD<f64>> {
-        let values = self
-            .tiles
-            .par_iter()
-            .map(|pt| Ok(client.decode(pt)?))
-            .collect::<Result<Vec<_>>>()?;
+        let values = match &self.tiles {
+            PlainTiles::Encoded(tiles) => tiles
+                .par_iter()
+                .map(|pt| Ok(client.decode(pt)?))
+                .collect::<Result<Vec<_>>>()?,
+            PlainTiles::Constants(c) => c.iter().map(|&c| vec![c; self.shape.slots()]).collect(),
+        };
         unpack_values(&self.shape, &values)
     }
 
-    /// A plaintext tensor from its tiles (row-major over the tile grid).
+    /// A plaintext tensor from its encoded tiles (row-major over the tile grid).
     /// Errors: [`TileError::TileCountMismatch`], [`TileError::InconsistentTiles`].
     pub fn from_tiles(shape: TileShape, tiles: Vec<B::Plaintext>) -> Result<Self> {
         let (level, scale) = common_meta(&shape, &tiles)?;
         Ok(PlainTileTensor {
             shape,
-            tiles,
+            tiles: PlainTiles::Encoded(tiles),
             level,
             scale,
         })
@@ -387,9 +445,28 @@ impl<B: Backend> PlainTileTensor<B> {
     pub fn shape(&self) -> &TileShape {
         &self.shape
     }
-    /// The plaintexts, row-major over the tile grid.
+    /// The encoded plaintexts, row-major over the tile grid; empty when the tensor holds
+    /// constants (see [`PlainTileTensor::constants`]).
     pub fn tiles(&self) -> &[B::Plaintext] {
-        &self.tiles
+        match &self.tiles {
+            PlainTiles::Encoded(t) => t,
+            PlainTiles::Constants(_) => &[],
+        }
+    }
+    /// The per-tile constants (row-major over the tile grid) when the tensor holds constants
+    /// instead of encoded plaintexts; `None` otherwise.
+    pub fn constants(&self) -> Option<&[f64]> {
+        match &self.tiles {
+            PlainTiles::Encoded(_) => None,
+            PlainTiles::Constants(c) => Some(c),
+        }
+    }
+    /// The number of tiles (encoded or constant).
+    pub fn num_tiles(&self) -> usize {
+        match &self.tiles {
+            PlainTiles::Encoded(t) => t.len(),
+            PlainTiles::Constants(c) => c.len(),
+        }
     }
     /// The common level of the tiles.
     pub fn level(&self) -> Level {
