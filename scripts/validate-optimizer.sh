@@ -4,7 +4,8 @@
 # optimizer writes its fully simulated candidates (best first; the first is its choice); every
 # candidate is then run for real on the native backend, and the table shows where the chosen
 # plan's measured time stands among the measured alternatives.
-# Usage: scripts/validate-optimizer.sh [MAX_MEMORY (default 8G)]  (on a quiet machine)
+# Usage: [OBJECTIVES="latency throughput"] [MODELS="a.onnx b.onnx"] \
+#        scripts/validate-optimizer.sh [MAX_MEMORY (default 8G)]      (on a quiet machine)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 MAXMEM="${1:-8G}"
@@ -16,7 +17,7 @@ $H calibrate -o "$OUT/costs.yaml" >/dev/null
 MODELS="${MODELS:-layers/tests/models/cryptonets.onnx layers/tests/models/tenseal_convnet.onnx}"
 for model in $MODELS; do
     name=$(basename "$model" .onnx)
-    for objective in latency throughput; do
+    for objective in ${OBJECTIVES:-latency throughput}; do
         dir="$OUT/$name-$objective"
         if [ "$objective" = latency ]; then batch=1; reps=3; else batch=choose; reps=1; fi
         start=$(date +%s%N)
@@ -36,7 +37,7 @@ print("| model | objective | search s | plans measured | chosen: predicted / mea
 print("|---|---|---|---|---|---|---|")
 for model in sys.argv[2:]:
     name = os.path.basename(model)[:-5]
-    for objective in ("latency", "throughput"):
+    for objective in os.environ.get("OBJECTIVES", "latency throughput").split():
         d = f"{out}/{name}-{objective}"
         runs = []
         for f in glob.glob(f"{d}/candidate-*.json"):

@@ -40,8 +40,10 @@ impl ModelArgs {
                 )))
             }
         };
+        // an absolute path, so that a plan written here can be simulated from anywhere
+        let path = std::fs::canonicalize(&self.model).unwrap_or_else(|_| self.model.clone());
         Ok(ModelSource {
-            path: self.model.display().to_string(),
+            path: path.display().to_string(),
             activation_degree: self.degree,
             activation_range: Some(range),
             input_shape: self.input_shape.clone(),
