@@ -52,6 +52,19 @@ impl PyModel {
             .ok_or_else(|| BindError::shape("the model has no layers yet"))
     }
 
+    /// Runs a plaintext forward `f` of the model on the numpy batch `x` with the GIL released.
+    fn run_plain<'py>(
+        &self,
+        py: Python<'py>,
+        x: &Bound<'py, PyAny>,
+        f: fn(&Model, &ndarray::ArrayD<f64>) -> hetile_layers::Result<ndarray::ArrayD<f64>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let m = self.model()?;
+        let x = to_array(x)?;
+        let y = py.detach(|| f(&m, &x)).map_err(BindError::from)?;
+        to_numpy(py, &y)
+    }
+
     /// Wraps a built model (ONNX import, calibration).
     pub fn from_model(model: Model) -> PyModel {
         PyModel {
@@ -210,10 +223,7 @@ impl PyModel {
         py: Python<'py>,
         x: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let m = self.model()?;
-        let x = to_array(x)?;
-        let y = py.detach(|| m.forward_plain(&x)).map_err(BindError::from)?;
-        to_numpy(py, &y)
+        self.run_plain(py, x, Model::forward_plain)
     }
 
     /// The original network (approximated activations use their exact functions), as
@@ -223,10 +233,7 @@ impl PyModel {
         py: Python<'py>,
         x: &Bound<'py, PyAny>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        let m = self.model()?;
-        let x = to_array(x)?;
-        let y = py.detach(|| m.forward_exact(&x)).map_err(BindError::from)?;
-        to_numpy(py, &y)
+        self.run_plain(py, x, Model::forward_exact)
     }
 
     /// A copy of the model whose approximated activations are fitted on the range their inputs
