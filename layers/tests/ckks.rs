@@ -4,30 +4,12 @@
 
 mod common;
 
-use common::{argmax_rows, max_diff, params, uniform};
+use common::{argmax_rows, kernel, mat, max_diff, params, uniform, vec1};
 use hetile_backend::{Backend, Client};
 use hetile_ckks::CkksBackend;
 use hetile_layers::{ActivationFn, Model, Packing};
-use ndarray::{Array1, Array2, Array4, ArrayD, Ix2, Ix4};
+use ndarray::ArrayD;
 use std::time::Instant;
-
-fn mat(rows: usize, cols: usize, seed: u64) -> Array2<f64> {
-    let s = 1.0 / (cols as f64).sqrt();
-    uniform(&[rows, cols], -s, s, seed)
-        .into_dimensionality::<Ix2>()
-        .unwrap()
-}
-
-fn vec1(n: usize, seed: u64) -> Array1<f64> {
-    Array1::from(uniform(&[n], -0.1, 0.1, seed).into_raw_vec_and_offset().0)
-}
-
-fn kernel(shape: [usize; 4], seed: u64) -> Array4<f64> {
-    let s = 1.0 / ((shape[1] * shape[2] * shape[3]) as f64).sqrt();
-    uniform(&shape, -s, s, seed)
-        .into_dimensionality::<Ix4>()
-        .unwrap()
-}
 
 /// Runs on CKKS with exactly the planned keys; returns (encrypted, plaintext) outputs.
 fn run(

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{assert_counts, counting_mock, max_diff, params, uniform, CMock};
+use common::{assert_counts, counting_mock, kernel, mat, max_diff, params, uniform, vec1, CMock};
 use hetile_backend::{Backend, Client, Level};
 use hetile_ckks::CkksBackend;
 use hetile_layers::{
@@ -13,27 +13,9 @@ use hetile_layers::{
 };
 use hetile_mock::MockBackend;
 use hetile_tiles::TileShape;
-use ndarray::{Array1, Array2, Array4, ArrayD, Ix2, Ix4};
+use ndarray::ArrayD;
 
 use ConvStrategy::{Im2col, Interleaved, Unrolled};
-
-fn mat(rows: usize, cols: usize, seed: u64) -> Array2<f64> {
-    let s = 1.0 / (cols as f64).sqrt();
-    uniform(&[rows, cols], -s, s, seed)
-        .into_dimensionality::<Ix2>()
-        .unwrap()
-}
-
-fn vec1(n: usize, seed: u64) -> Array1<f64> {
-    Array1::from(uniform(&[n], -0.1, 0.1, seed).into_raw_vec_and_offset().0)
-}
-
-fn kernel(shape: [usize; 4], seed: u64) -> Array4<f64> {
-    let s = 1.0 / ((shape[1] * shape[2] * shape[3]) as f64).sqrt();
-    uniform(&shape, -s, s, seed)
-        .into_dimensionality::<Ix4>()
-        .unwrap()
-}
 
 /// Runs `model` on the counting mock with exactly the planned keys and levels; checks the
 /// output shape, the level (planned depth = real depth), the counts against the plan and the

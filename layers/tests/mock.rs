@@ -4,31 +4,15 @@
 
 mod common;
 
-use common::{argmax_rows, assert_counts, counting_mock, max_diff, params, uniform, CMock};
+use common::{
+    argmax_rows, assert_counts, counting_mock, kernel, mat, max_diff, params, uniform, vec1, CMock,
+};
 use hetile_backend::{Backend, Client, Level, Meta};
 use hetile_layers::{
     evaluate_ciphertext, poly_cost, ActivationFn, ChebyshevSeries, Model, Packing,
 };
 use hetile_mock::{MockBackend, MockClient, NoiseModel};
-use ndarray::{Array1, Array2, Array4, ArrayD, Ix2, Ix4};
-
-fn mat(rows: usize, cols: usize, seed: u64) -> Array2<f64> {
-    let s = 1.0 / (cols as f64).sqrt();
-    uniform(&[rows, cols], -s, s, seed)
-        .into_dimensionality::<Ix2>()
-        .unwrap()
-}
-
-fn vec1(n: usize, seed: u64) -> Array1<f64> {
-    Array1::from(uniform(&[n], -0.1, 0.1, seed).into_raw_vec_and_offset().0)
-}
-
-fn kernel(shape: [usize; 4], seed: u64) -> Array4<f64> {
-    let s = 1.0 / ((shape[1] * shape[2] * shape[3]) as f64).sqrt();
-    uniform(&shape, -s, s, seed)
-        .into_dimensionality::<Ix4>()
-        .unwrap()
-}
+use ndarray::ArrayD;
 
 /// Runs `model` on the counting mock with exactly the planned keys; checks values, depth and
 /// counts against the plan.

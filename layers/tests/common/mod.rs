@@ -11,7 +11,7 @@
 use hetile_backend::{KeyRequirements, Params};
 use hetile_mock::MockBackend;
 use hetile_tiles::OpCost;
-use ndarray::{ArrayD, IxDyn};
+use ndarray::{Array1, Array2, Array4, ArrayD, Ix2, Ix4, IxDyn};
 
 /// Insecure test parameters (see `hetile_conformance::counting::insecure_test_params`).
 pub fn params(log_n: u32, levels: usize) -> Params {
@@ -90,4 +90,25 @@ pub fn argmax_rows(a: &ArrayD<f64>) -> Vec<usize> {
                 .0
         })
         .collect()
+}
+
+/// A `rows x cols` matrix, uniform in +-1/sqrt(cols) (seeded).
+pub fn mat(rows: usize, cols: usize, seed: u64) -> Array2<f64> {
+    let s = 1.0 / (cols as f64).sqrt();
+    uniform(&[rows, cols], -s, s, seed)
+        .into_dimensionality::<Ix2>()
+        .unwrap()
+}
+
+/// A vector uniform in +-0.1 (seeded).
+pub fn vec1(n: usize, seed: u64) -> Array1<f64> {
+    Array1::from(uniform(&[n], -0.1, 0.1, seed).into_raw_vec_and_offset().0)
+}
+
+/// A convolution kernel `[cout, cin, kh, kw]`, uniform in +-1/sqrt(fan-in) (seeded).
+pub fn kernel(shape: [usize; 4], seed: u64) -> Array4<f64> {
+    let s = 1.0 / ((shape[1] * shape[2] * shape[3]) as f64).sqrt();
+    uniform(&shape, -s, s, seed)
+        .into_dimensionality::<Ix4>()
+        .unwrap()
 }
