@@ -3,7 +3,7 @@
 use crate::error::{OptError, Result};
 use crate::predict::{simulate, Prediction};
 use hetile_backend::{KeyRequirements, Params, ParamsLiteral};
-use hetile_layers::{ConvStrategy, Model, Packing};
+use hetile_layers::{ConvStrategy, Model, ModelPlan, Packing};
 use hetile_sim::CostTable;
 use serde::{Deserialize, Serialize};
 
@@ -122,7 +122,29 @@ impl Plan {
                 checked.max_level().0
             )));
         }
-        Ok(Plan {
+        Ok(Plan::assemble(
+            model,
+            params,
+            packing,
+            batch_size,
+            threads,
+            &mp,
+            crate::requirements::available_memory_bytes(),
+        ))
+    }
+
+    /// The plan (prediction all zeros) of `model`, already checked: `mp` is the model's plan
+    /// for `packing` and `batch_size`, and the chain of `params` holds its depth.
+    pub(crate) fn assemble(
+        model: &Model,
+        params: ParamsLiteral,
+        packing: [usize; 3],
+        batch_size: usize,
+        threads: usize,
+        mp: &ModelPlan,
+        max_memory_bytes: u64,
+    ) -> Plan {
+        Plan {
             params,
             packing,
             conv_strategies: model
@@ -134,10 +156,10 @@ impl Plan {
             rotation_steps: mp.keys.rotations.iter().copied().collect(),
             relinearization: mp.keys.relinearization,
             threads,
-            max_memory_bytes: crate::requirements::available_memory_bytes(),
+            max_memory_bytes,
             model: None,
             predicted: Prediction::default(),
-        })
+        }
     }
 
     /// The checked parameters.

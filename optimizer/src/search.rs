@@ -253,21 +253,29 @@ fn search_variant(
                     continue;
                 }
                 match chain(log_n, mp.depth, log_scale, security) {
-                    Ok(lit) => {
-                        found = Some((lit, precision));
+                    Ok(checked) => {
+                        found = Some((checked, precision));
                         break;
                     }
                     Err(e) => last = format!("security: {e}"),
                 }
             }
-            let Some((literal, precision_bits)) = found else {
+            let Some((checked, precision_bits)) = found else {
                 reject(rejected, last);
                 continue;
             };
-            let mut plan = Plan::unpredicted(model, literal, tile, batch, req.threads)?;
-            plan.max_memory_bytes = cap;
+            // the chain holds the depth and the tile fills its slots by construction
+            let mut plan = Plan::assemble(
+                model,
+                checked.literal().clone(),
+                tile,
+                batch,
+                req.threads,
+                &mp,
+                cap,
+            );
             // A lower bound of the server's memory: the input ciphertexts and the keys.
-            let sizes = NominalSizes::of(&plan.params()?);
+            let sizes = NominalSizes::of(&checked);
             let floor = mp.input.num_tiles() as u64 * sizes.ciphertext_bytes(mp.depth)
                 + (plan.rotation_steps.len() as u64 + u64::from(plan.relinearization))
                     * sizes.switching_key_bytes();
