@@ -43,21 +43,25 @@ fn widest_digit(bits: &[u32], digits: usize) -> u32 {
     widest
 }
 
-/// The chain for ring degree `2^log_n`, `depth` levels and scale `2^log_scale` at `security`,
-/// or the reason there is none (too many bits for the security table at this degree, or a
+/// The checked chain (its literal: [`Params::literal`]) for ring degree `2^log_n`, `depth`
+/// levels and scale `2^log_scale` at `security`, or the reason there is none (too many bits for the security table at this degree, or a
 /// literal [`Params`] refuses).
 pub fn chain(
     log_n: u32,
     depth: usize,
     log_scale: u32,
     security: SecurityLevel,
-) -> Result<ParamsLiteral, String> {
+) -> Result<Params, String> {
     let q0 = (log_scale + 10).min(SPECIAL_BITS);
     let mut log_q = vec![q0];
     log_q.extend(std::iter::repeat_n(log_scale, depth));
     let q_bits: u32 = log_q.iter().sum();
-    let max = max_log_qp(log_n, security)
-        .ok_or_else(|| format!("no security table entry for N = 2^{log_n}"))?;
+    // the explicit opt-out has no bound (and no table entry)
+    let max = match security {
+        SecurityLevel::Insecure => u32::MAX,
+        _ => max_log_qp(log_n, security)
+            .ok_or_else(|| format!("no security table entry for N = 2^{log_n}"))?,
+    };
     let mut last = String::new();
     for specials in (1..=3usize.min(log_q.len())).rev() {
         let p_bits = SPECIAL_BITS * specials as u32;
@@ -82,10 +86,7 @@ pub fn chain(
             security,
             secret: SecretDistribution::Ternary,
         };
-        return match Params::new(literal.clone()) {
-            Ok(_) => Ok(literal),
-            Err(e) => Err(e.to_string()),
-        };
+        return Params::new(literal).map_err(|e| e.to_string());
     }
     Err(last)
 }
@@ -97,9 +98,9 @@ mod tests {
     #[test]
     fn presets_are_reproduced() {
         let c = chain(14, 4, 40, SecurityLevel::Classical128).unwrap();
-        assert_eq!(c, ParamsLiteral::preset("N14_L4").unwrap());
+        assert_eq!(c.literal(), &ParamsLiteral::preset("N14_L4").unwrap());
         let c = chain(15, 8, 40, SecurityLevel::Classical128).unwrap();
-        assert_eq!(c, ParamsLiteral::preset("N15_L8").unwrap());
+        assert_eq!(c.literal(), &ParamsLiteral::preset("N15_L8").unwrap());
     }
 
     #[test]
@@ -107,9 +108,13 @@ mod tests {
         // 2^13 allows 218 bits: 50 + 3 x 40 + 50 = 220 is too many with 40-bit primes
         assert!(chain(13, 3, 40, SecurityLevel::Classical128).is_err());
         let c = chain(13, 3, 30, SecurityLevel::Classical128).unwrap();
-        let bits: u32 = c.log_q.iter().chain(&c.log_p).sum();
+        let bits = c.log_qp();
         assert!(bits <= 218, "{c:?}");
         assert!(chain(13, 40, 30, SecurityLevel::Classical128).is_err());
+        // the explicit opt-out takes any size, with the same shape
+        let c = chain(10, 6, 40, SecurityLevel::Insecure).unwrap();
+        assert_eq!(c.literal().log_q.len(), 7);
+        assert_eq!(c.literal().log_p, vec![50, 50, 50]);
     }
 
     #[test]

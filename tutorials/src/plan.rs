@@ -11,7 +11,7 @@
 //!   it with small insecure rings (the optimizer only searches secure parameters).
 
 use crate::error::{Result, TutorialError};
-use hetile_backend::{Params, ParamsLiteral, SecretDistribution, SecurityLevel};
+use hetile_backend::{ParamsLiteral, SecurityLevel};
 use hetile_layers::{Model, Packing};
 use hetile_opt::{optimize, BatchSize, Objective, Plan, Requirements};
 
@@ -119,37 +119,13 @@ pub fn choose(model: &Model, choice: &PlanChoice) -> Result<Plan> {
     }
 }
 
-/// The chain for `levels` levels at scale 2^40: the optimizer's ([`hetile_opt::chain::chain`])
-/// for a secure level; for the insecure opt-out (which has no security table entry) the same
-/// shape, a 50-bit first prime, 40-bit scaling primes and the most 50-bit special primes (up
-/// to three) that [`hetile_backend::Params::new`] accepts.
+/// The chain for `levels` levels at scale 2^40: the optimizer's ([`hetile_opt::chain::chain`]),
+/// which also serves the insecure opt-out (no security bound, same shape).
 /// Errors: [`TutorialError::Plan`] when no chain is valid.
 pub fn chain(log_n: u32, levels: usize, security: SecurityLevel) -> Result<ParamsLiteral> {
-    if security != SecurityLevel::Insecure {
-        return hetile_opt::chain::chain(log_n, levels, 40, security)
-            .map_err(|e| TutorialError::Plan(format!("N = 2^{log_n}, {levels} levels: {e}")));
-    }
-    let mut log_q = vec![50];
-    log_q.extend(std::iter::repeat_n(40, levels));
-    let mut last = String::new();
-    for specials in (1..=3usize).rev() {
-        let lit = ParamsLiteral {
-            log_n,
-            log_q: log_q.clone(),
-            log_p: vec![50; specials],
-            log_scale: 40,
-            digits: None,
-            security,
-            secret: SecretDistribution::Ternary,
-        };
-        match Params::new(lit.clone()) {
-            Ok(_) => return Ok(lit),
-            Err(e) => last = e.to_string(),
-        }
-    }
-    Err(TutorialError::Plan(format!(
-        "N = 2^{log_n}, {levels} levels: {last}"
-    )))
+    hetile_opt::chain::chain(log_n, levels, 40, security)
+        .map(|p| p.literal().clone())
+        .map_err(|e| TutorialError::Plan(format!("N = 2^{log_n}, {levels} levels: {e}")))
 }
 
 /// The packing tiles `[t0, t1, t2]` of `slots` slots with `t2 = batch` (powers of two).
