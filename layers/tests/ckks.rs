@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{argmax_rows, kernel, mat, max_diff, params, uniform, vec1};
+use common::{argmax_rows, cryptonets, kernel, mat, max_diff, params, uniform, vec1};
 use hetile_backend::{Backend, Client};
 use hetile_ckks::CkksBackend;
 use hetile_layers::{ActivationFn, Model, Packing};
@@ -74,18 +74,6 @@ fn approximated_activations_on_ckks() {
     let err = max_diff(&got, &want);
     println!("mlp sigmoid/gelu: max error {err:.2e}");
     assert!(err < 1e-3, "error {err}");
-}
-
-fn cryptonets() -> Model {
-    Model::sequential(&[1, 28, 28])
-        .conv2d(kernel([5, 1, 5, 5], 30), vec1(5, 31), 2, 1)
-        .square()
-        .flatten()
-        .dense(mat(100, 845, 32), vec1(100, 33))
-        .square()
-        .dense(mat(10, 100, 34), vec1(10, 35))
-        .build()
-        .unwrap()
 }
 
 #[test]

@@ -5,7 +5,9 @@
 
 mod common;
 
-use common::{assert_counts, counting_mock, kernel, mat, max_diff, params, uniform, vec1, CMock};
+use common::{
+    assert_counts, counting_mock, cryptonets, kernel, mat, max_diff, params, uniform, vec1, CMock,
+};
 use hetile_backend::{Backend, Client, Level};
 use hetile_ckks::CkksBackend;
 use hetile_layers::{
@@ -384,20 +386,6 @@ fn strategies_that_do_not_fit_are_typed_errors() {
     let d = Dense::new(mat(2, 72, 5), vec1(2, 6)).unwrap();
     let shape: TileShape = "[2/1, 8~/4, 8~/4, 4/32]".parse().unwrap();
     assert!(matches!(d.plan(&shape), Err(LayerError::Layout { .. })));
-}
-
-/// conv 5x5 stride 2 (5 maps, padding 1: 5 x 13 x 13) -> square -> dense 100 -> square ->
-/// dense 10 on 1x28x28, as the ONNX test model.
-fn cryptonets() -> Model {
-    Model::sequential(&[1, 28, 28])
-        .conv2d(kernel([5, 1, 5, 5], 30), vec1(5, 31), 2, 1)
-        .square()
-        .flatten()
-        .dense(mat(100, 845, 32), vec1(100, 33))
-        .square()
-        .dense(mat(10, 100, 34), vec1(10, 35))
-        .build()
-        .unwrap()
 }
 
 #[test]

@@ -9,6 +9,7 @@
 )]
 
 use hetile_backend::{KeyRequirements, Params};
+use hetile_layers::Model;
 use hetile_mock::MockBackend;
 use hetile_tiles::OpCost;
 use ndarray::{Array1, Array2, Array4, ArrayD, Ix2, Ix4, IxDyn};
@@ -110,5 +111,19 @@ pub fn kernel(shape: [usize; 4], seed: u64) -> Array4<f64> {
     let s = 1.0 / ((shape[1] * shape[2] * shape[3]) as f64).sqrt();
     uniform(&shape, -s, s, seed)
         .into_dimensionality::<Ix4>()
+        .unwrap()
+}
+
+/// conv 5x5 stride 2 (5 maps, padding 1: 5 x 13 x 13) -> square -> dense 100 -> square ->
+/// dense 10 on 1x28x28, as the ONNX test model.
+pub fn cryptonets() -> Model {
+    Model::sequential(&[1, 28, 28])
+        .conv2d(kernel([5, 1, 5, 5], 30), vec1(5, 31), 2, 1)
+        .square()
+        .flatten()
+        .dense(mat(100, 845, 32), vec1(100, 33))
+        .square()
+        .dense(mat(10, 100, 34), vec1(10, 35))
+        .build()
         .unwrap()
 }
