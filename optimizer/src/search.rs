@@ -125,16 +125,14 @@ pub fn optimize(model: &Model, req: &Requirements) -> Result<Optimized> {
     optimize_with(model, req, &CostTable::default_table()?)
 }
 
-/// The packing tiles `[t0, t1, t2]` of powers of two whose product is `slots`.
-fn tiles(slots: usize) -> Vec<[usize; 3]> {
-    let log = slots.trailing_zeros();
+/// The packing tiles `[t0, t1, t2]` of powers of two whose product is `slots` (every batch
+/// tile `t2`, each with [`Packing::enumerate`]'s splits of the rest).
+fn tiles(slots: usize) -> Result<Vec<[usize; 3]>> {
     let mut out = Vec::new();
-    for a in 0..=log {
-        for b in 0..=log - a {
-            out.push([1 << a, 1 << b, 1 << (log - a - b)]);
-        }
+    for k in 0..=slots.trailing_zeros() {
+        out.extend(Packing::enumerate(slots, 1 << k)?.iter().map(Packing::tile));
     }
-    out
+    Ok(out)
 }
 
 /// Searches the plans of `model` under `req`, predicting with `costs`.
@@ -204,7 +202,7 @@ fn search_variant(
     let strategies: Vec<&str> = model.conv_strategies().iter().map(|c| c.name()).collect();
     for log_n in LOG_NS {
         let slots = 1usize << (log_n - 1);
-        for tile in tiles(slots) {
+        for tile in tiles(slots)? {
             let batch = match req.batch {
                 BatchSize::Fixed(b) => b,
                 BatchSize::Choose if req.objective == Objective::Latency => 1,

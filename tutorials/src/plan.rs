@@ -128,18 +128,6 @@ pub fn chain(log_n: u32, levels: usize, security: SecurityLevel) -> Result<Param
         .map_err(|e| TutorialError::Plan(format!("N = 2^{log_n}, {levels} levels: {e}")))
 }
 
-/// The packing tiles `[t0, t1, t2]` of `slots` slots with `t2 = batch` (powers of two).
-fn tiles(slots: usize, batch: usize) -> Vec<[usize; 3]> {
-    let log = slots.trailing_zeros();
-    let lb = batch.trailing_zeros();
-    if !batch.is_power_of_two() || lb > log {
-        return Vec::new();
-    }
-    (0..=log - lb)
-        .map(|a| [1usize << a, 1usize << (log - lb - a), batch])
-        .collect()
-}
-
 /// The manual plan with the lowest predicted latency at ring degree `2^log_n` and `batch`
 /// samples (see [`PlanChoice::Manual`]).
 /// Errors: [`TutorialError::Plan`] when no tile fits or no chain is valid.
@@ -159,7 +147,9 @@ pub fn manual_search(
     let slots = 1usize << log_n.saturating_sub(1);
     let mut best: Option<Plan> = None;
     let mut last = format!("no tile of {slots} slots with batch {batch}");
-    for tile in tiles(slots, batch) {
+    // no tile when the batch is not a power of two or exceeds the slots
+    let tiles = Packing::enumerate(slots, batch).unwrap_or_default();
+    for tile in tiles.iter().map(Packing::tile) {
         let depth = match Packing::new(tile).and_then(|p| model.plan(&p, batch)) {
             Ok(p) => p.depth,
             Err(e) => {
