@@ -2,8 +2,8 @@
 # The Python wheel's tests: builds and installs the `hetile` wheel (maturin, abi3) into a venv
 # under target/, runs the pytest suite in python/tests and executes the quickstart notebook
 # (tutorials/notebooks/00-quickstart.ipynb) with nbclient on that venv's kernel, failing on any
-# cell error. Needs python3 (>= 3.9) and network access to PyPI (numpy, pytest, nbclient,
-# nbformat, ipykernel, and maturin for the build).
+# cell error. Needs python3 (>= 3.9) and network access to PyPI (python/requirements-test.txt,
+# and maturin for the build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
@@ -14,7 +14,7 @@ export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 if [ ! -x "$VENV/bin/python" ]; then
     "$PYTHON" -m venv "$VENV"
 fi
-"$VENV/bin/python" -m pip install --quiet numpy pytest nbclient nbformat ipykernel
+"$VENV/bin/python" -m pip install --quiet -r python/requirements-test.txt
 start=$(date +%s)
 # The test build uses the dev profile (the arithmetic crates are opt-level 3 there) so that it
 # reuses what `cargo test` already compiled in target/; `pip install ./python` alone builds the
