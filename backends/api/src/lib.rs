@@ -28,5 +28,7 @@ pub use align::{
 pub use error::{Error, Result};
 pub use params::{Params, ParamsLiteral, SecretDistribution};
 pub use security::{check_security, max_log_qp, SecurityLevel};
-pub use traits::{normalize_step, Backend, Client, Evaluator, KeyRequirements, Meta};
+pub use traits::{
+    gather_terms, normalize_step, split_terms, Backend, Client, Evaluator, KeyRequirements, Meta,
+};
 pub use types::{Complex, Level, RingDegree, Scale, SlotCount};

@@ -199,6 +199,54 @@ pub trait Evaluator<B: Backend>: Send + Sync {
         self.mul_scalar_assign(&mut out, c)?;
         Ok(out)
     }
+    /// `sum_k a[k] * c[k]`, each constant encoded as in [`Evaluator::mul_scalar_assign`] (scale
+    /// `q_level`), without a rescale: the result is what `mul_scalar` then `add_assign` term by
+    /// term gives. Backends override this to make one pass over the terms (no product stored).
+    ///
+    /// Errors: [`Error::InvalidParameters`] when `a` is empty or `a.len() != c.len()`; those of
+    /// [`Evaluator::mul_scalar_assign`] and [`Evaluator::add_assign`] (terms at different levels
+    /// or scales).
+    fn linear_combination(&self, a: &[&B::Ciphertext], c: &[f64]) -> Result<B::Ciphertext> {
+        let (first, rest) = split_terms(a, c.len())?;
+        let mut acc = self.mul_scalar(first, c[0])?;
+        for (x, &ck) in rest.iter().zip(&c[1..]) {
+            let t = self.mul_scalar(x, ck)?;
+            self.add_assign(&mut acc, &t)?;
+        }
+        Ok(acc)
+    }
+    /// Several linear combinations of the same inputs, as by [`Evaluator::linear_combination`]:
+    /// `out[j] = sum over (k, c) in rows[j] of inputs[k] * c`. Backends override this to read
+    /// every input once for all outputs (a dense layer over batch-packed ciphertexts).
+    ///
+    /// Errors: [`Error::InvalidParameters`] for an empty row or a term naming a missing input;
+    /// those of [`Evaluator::linear_combination`].
+    fn linear_maps(
+        &self,
+        inputs: &[&B::Ciphertext],
+        rows: &[Vec<(usize, f64)>],
+    ) -> Result<Vec<B::Ciphertext>> {
+        rows.iter()
+            .map(|row| {
+                let (terms, consts) = gather_terms(inputs, row)?;
+                self.linear_combination(&terms, &consts)
+            })
+            .collect()
+    }
+    /// `sum_k a[k] * p[k]` without a rescale: what `mul_plain` then `add_assign` term by term
+    /// gives. Backends override this to accumulate in place (no product stored).
+    ///
+    /// Errors: [`Error::InvalidParameters`] when `a` is empty or `a.len() != p.len()`; those of
+    /// [`Evaluator::mul_plain_assign`] and [`Evaluator::add_assign`].
+    fn mul_plain_sum(&self, a: &[&B::Ciphertext], p: &[&B::Plaintext]) -> Result<B::Ciphertext> {
+        let (first, rest) = split_terms(a, p.len())?;
+        let mut acc = self.mul_plain(first, p[0])?;
+        for (x, pk) in rest.iter().zip(&p[1..]) {
+            let t = self.mul_plain(x, pk)?;
+            self.add_assign(&mut acc, &t)?;
+        }
+        Ok(acc)
+    }
     /// `a * k` for an integer `k`.
     fn mul_integer(&self, a: &B::Ciphertext, k: i64) -> Result<B::Ciphertext> {
         let mut out = a.clone();
@@ -325,4 +373,49 @@ pub trait Client<B: Backend>: Send + Sync + Sized {
         let pt = self.decrypt(ct)?;
         self.decode(&pt)
     }
+}
+
+/// The first term and the rest of a sum of products with `factors` factors.
+///
+/// Errors: [`Error::InvalidParameters`] when there is no term or the counts differ.
+pub fn split_terms<'a, T>(terms: &'a [&'a T], factors: usize) -> Result<(&'a T, &'a [&'a T])> {
+    if terms.len() != factors {
+        return Err(Error::InvalidParameters {
+            reason: format!(
+                "a sum of products needs one factor per term: {} terms, {factors} factors",
+                terms.len()
+            ),
+        });
+    }
+    terms
+        .split_first()
+        .map(|(f, r)| (*f, r))
+        .ok_or_else(|| Error::InvalidParameters {
+            reason: "a sum of products needs at least one term".into(),
+        })
+}
+
+/// The inputs and constants a row of [`Evaluator::linear_maps`] names.
+///
+/// Errors: [`Error::InvalidParameters`] for an empty row or an index past `inputs`.
+pub fn gather_terms<'a, T>(
+    inputs: &[&'a T],
+    row: &[(usize, f64)],
+) -> Result<(Vec<&'a T>, Vec<f64>)> {
+    if row.is_empty() {
+        return Err(Error::InvalidParameters {
+            reason: "a linear map row needs at least one term".into(),
+        });
+    }
+    row.iter()
+        .map(|&(k, c)| {
+            inputs
+                .get(k)
+                .map(|&x| (x, c))
+                .ok_or_else(|| Error::InvalidParameters {
+                    reason: format!("a linear map names input {k} of {}", inputs.len()),
+                })
+        })
+        .collect::<Result<Vec<_>>>()
+        .map(|v| v.into_iter().unzip())
 }

@@ -10,9 +10,11 @@ use crate::keys::EvaluationKeys;
 use crate::types::{Ciphertext, Plaintext};
 use crate::{CkksBackend, RingResultExt};
 use hetile_backend::{
-    check_encodable, check_same_level, check_same_scale, check_scale_fits, normalize_step, Complex,
-    Error, Evaluator, KeyRequirements, Level, Params, Result, Scale,
+    check_encodable, check_same_level, check_same_scale, check_scale_fits, gather_terms,
+    normalize_step, split_terms, Complex, Error, Evaluator, KeyRequirements, Level, Params, Result,
+    Scale,
 };
+use hetile_ring::linear::linear_maps;
 use hetile_ring::rns::RnsPoly;
 use std::borrow::Cow;
 use std::iter::once;
@@ -96,6 +98,50 @@ impl CkksEvaluator {
             Cow::Borrowed(&p.poly)
         } else {
             Cow::Owned(p.poly.select_limbs(0..level.0 + 1))
+        }
+    }
+
+    /// The prime `q_level` the constants of a scalar product are encoded at, and the product's
+    /// scale `a.scale * q_level`, after checking that the constants encode and the scale fits.
+    fn scalar_product_scale(&self, a: &Ciphertext, constants: &[f64]) -> Result<(u64, Scale)> {
+        if a.level.0 == 0 {
+            return Err(Error::LevelExhausted {
+                op: "mul_scalar",
+                level: a.level,
+            });
+        }
+        let params = self.ctx.params();
+        let q = params.prime_at(a.level).ok_or(Error::InvalidLevel {
+            requested: a.level,
+            max: params.max_level(),
+        })?;
+        let q_scale = Scale::new(q as f64).ok_or_else(|| Error::Internal {
+            backend: crate::NAME,
+            reason: format!("prime {q} is not a valid scale"),
+        })?;
+        for &c in constants {
+            check_encodable(params, once(c), a.level, q_scale)?;
+        }
+        let scale = a.scale * q_scale;
+        check_scale_fits(params, a.level, scale)?;
+        Ok((q, scale))
+    }
+
+    /// Checks that every term is a valid ciphertext at `first`'s level and scale.
+    fn check_terms(&self, first: &Ciphertext, rest: &[&Ciphertext]) -> Result<()> {
+        self.check_ct(first)?;
+        rest.iter().try_for_each(|x| self.check_additive(first, x))
+    }
+
+    /// A ciphertext at `like`'s level and context from two components.
+    fn assemble(like: &Ciphertext, c0: RnsPoly, c1: RnsPoly, scale: Scale) -> Ciphertext {
+        Ciphertext {
+            c0,
+            c1,
+            level: like.level,
+            scale,
+            context: like.context,
+            seed: None,
         }
     }
 
@@ -202,24 +248,7 @@ impl Evaluator<CkksBackend> for CkksEvaluator {
     /// [`Error::ScaleOverflow`] when `scale * q_level` does not fit the level.
     fn mul_scalar_assign(&self, a: &mut Ciphertext, c: f64) -> Result<()> {
         self.check_ct(a)?;
-        if a.level.0 == 0 {
-            return Err(Error::LevelExhausted {
-                op: "mul_scalar",
-                level: a.level,
-            });
-        }
-        let params = self.ctx.params();
-        let q = params.prime_at(a.level).ok_or(Error::InvalidLevel {
-            requested: a.level,
-            max: params.max_level(),
-        })?;
-        let q_scale = Scale::new(q as f64).ok_or_else(|| Error::Internal {
-            backend: crate::NAME,
-            reason: format!("prime {q} is not a valid scale"),
-        })?;
-        check_encodable(params, once(c), a.level, q_scale)?;
-        let scale = a.scale * q_scale;
-        check_scale_fits(params, a.level, scale)?;
+        let (q, scale) = self.scalar_product_scale(a, &[c])?;
         let ring = self.ctx.ring();
         let residues = residues_of_rounded(ring, a.c0.moduli(), c * q as f64);
         a.c0.mul_rns_scalar_assign(ring, &residues).ring()?;
@@ -227,6 +256,95 @@ impl Evaluator<CkksBackend> for CkksEvaluator {
         a.scale = scale;
         a.seed = None;
         Ok(())
+    }
+
+    /// One pass over the terms (lazy IFMA accumulation where the primes allow), bit-identical
+    /// to `mul_scalar` + `add_assign` term by term.
+    fn linear_combination(&self, a: &[&Ciphertext], c: &[f64]) -> Result<Ciphertext> {
+        split_terms(a, c.len())?;
+        let row: Vec<(usize, f64)> = c.iter().copied().enumerate().collect();
+        let mut out = self.linear_maps(a, &[row])?;
+        out.pop().ok_or_else(|| Error::Internal {
+            backend: crate::NAME,
+            reason: "a one-row linear map gave no output".into(),
+        })
+    }
+
+    /// Every input is read once for all outputs (blocked over coefficients), bit-identical to
+    /// `mul_scalar` + `add_assign` term by term.
+    fn linear_maps(
+        &self,
+        inputs: &[&Ciphertext],
+        rows: &[Vec<(usize, f64)>],
+    ) -> Result<Vec<Ciphertext>> {
+        let (first, rest) = inputs
+            .split_first()
+            .ok_or_else(|| Error::InvalidParameters {
+                reason: "a linear map needs at least one input".into(),
+            })?;
+        self.check_terms(first, rest)?;
+        let mut consts = Vec::new();
+        for row in rows {
+            consts.extend(gather_terms(inputs, row)?.1);
+        }
+        let (q, scale) = self.scalar_product_scale(first, &consts)?;
+        let ring = self.ctx.ring();
+        let moduli = first.c0.moduli();
+        let residues: Vec<Vec<Vec<u64>>> = rows
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .map(|&(_, ck)| residues_of_rounded(ring, moduli, ck * q as f64))
+                    .collect()
+            })
+            .collect();
+        let terms: Vec<Vec<(usize, &[u64])>> = rows
+            .iter()
+            .zip(&residues)
+            .map(|(row, res)| {
+                row.iter()
+                    .zip(res)
+                    .map(|(&(k, _), w)| (k, w.as_slice()))
+                    .collect()
+            })
+            .collect();
+        let map = |part: fn(&Ciphertext) -> &RnsPoly| {
+            let polys: Vec<&RnsPoly> = inputs.iter().map(|x| part(x)).collect();
+            linear_maps(ring, &polys, &terms)
+        };
+        let (c0, c1) = rayon::join(|| map(|x| &x.c0), || map(|x| &x.c1));
+        Ok(c0
+            .ring()?
+            .into_iter()
+            .zip(c1.ring()?)
+            .map(|(c0, c1)| Self::assemble(first, c0, c1, scale))
+            .collect())
+    }
+
+    /// Accumulates the products in place (no product stored), bit-identical to `mul_plain` +
+    /// `add_assign` term by term.
+    fn mul_plain_sum(&self, a: &[&Ciphertext], p: &[&Plaintext]) -> Result<Ciphertext> {
+        let (first, rest) = split_terms(a, p.len())?;
+        self.check_terms(first, rest)?;
+        let scale = first.scale * p[0].scale;
+        for pk in p {
+            self.check_pt(pk)?;
+            Self::check_plain_level(first, pk)?;
+            check_same_scale(scale, first.scale * pk.scale)?;
+        }
+        check_scale_fits(self.ctx.params(), first.level, scale)?;
+        let ring = self.ctx.ring();
+        let plains: Vec<Cow<'_, RnsPoly>> =
+            p.iter().map(|pk| Self::plain_at(pk, first.level)).collect();
+        let accumulate = |part: fn(&Ciphertext) -> &RnsPoly| {
+            let mut out = RnsPoly::zero_pooled(ring, part(first).moduli(), part(first).repr());
+            for (x, pk) in a.iter().zip(&plains) {
+                out.mul_add_assign(ring, part(x), pk)?;
+            }
+            Ok(out)
+        };
+        let (c0, c1) = rayon::join(|| accumulate(|x| &x.c0), || accumulate(|x| &x.c1));
+        Ok(Self::assemble(first, c0.ring()?, c1.ring()?, scale))
     }
 
     fn mul_integer_assign(&self, a: &mut Ciphertext, k: i64) -> Result<()> {

@@ -419,3 +419,38 @@ const KAT_PK_SEED_42: u64 = 0xd2e0_fefb_95f1_ad11;
 fn _backend_is_a_backend() -> &'static str {
     <CkksBackend as hetile_backend::Backend>::NAME
 }
+
+/// The fused sums of products are bit-identical to the term-by-term operations they replace.
+#[test]
+fn fused_sums_are_bit_identical_to_term_by_term() {
+    let (p, c, e) = setup(KeyRequirements::none());
+    let n = p.slots().get();
+    let cts: Vec<_> = (0..9)
+        .map(|k| c.encrypt_values(&uniform(n, 40 + k)).unwrap())
+        .collect();
+    let refs: Vec<&hetile_ckks::Ciphertext> = cts.iter().collect();
+    let consts = [0.3, -1.25, 0.0, 7.5, -0.001, 1.0, 2.0, -3.0, 0.5];
+    let fused = e.linear_combination(&refs, &consts).unwrap();
+    let mut slow = e.mul_scalar(refs[0], consts[0]).unwrap();
+    for (x, &k) in refs.iter().zip(&consts).skip(1) {
+        e.add_assign(&mut slow, &e.mul_scalar(x, k).unwrap())
+            .unwrap();
+    }
+    assert_eq!((fused.c0(), fused.c1()), (slow.c0(), slow.c1()));
+    assert_eq!((fused.level(), fused.scale()), (slow.level(), slow.scale()));
+    let pts: Vec<_> = (0..9)
+        .map(|k| {
+            e.encode(&uniform(n, 60 + k), p.max_level(), p.default_scale())
+                .unwrap()
+        })
+        .collect();
+    let prefs: Vec<&hetile_ckks::Plaintext> = pts.iter().collect();
+    let fused = e.mul_plain_sum(&refs, &prefs).unwrap();
+    let mut slow = e.mul_plain(refs[0], prefs[0]).unwrap();
+    for (x, q) in refs.iter().zip(&prefs).skip(1) {
+        e.add_assign(&mut slow, &e.mul_plain(x, q).unwrap())
+            .unwrap();
+    }
+    assert_eq!((fused.c0(), fused.c1()), (slow.c0(), slow.c1()));
+    assert_eq!((fused.level(), fused.scale()), (slow.level(), slow.scale()));
+}

@@ -32,6 +32,7 @@ mod encoding;
 mod errors;
 mod levels;
 mod rotation;
+mod sums;
 mod util;
 
 pub use arithmetic::{
@@ -53,6 +54,7 @@ pub use levels::{check_depth_chain, check_drop_to_level, check_match_levels, che
 pub use rotation::{
     check_conjugate, check_has_rotation_key, check_rotate_many, check_rotate_steps,
 };
+pub use sums::{check_linear_combination, check_mul_plain_sum};
 pub use util::{max_abs_error, precision_bits, standard_keys, STANDARD_STEPS};
 
 use hetile_backend::Params;
@@ -137,6 +139,8 @@ macro_rules! conformance_suite {
             check_square,
             check_mul_plain,
             check_mul_scalar_rescale,
+            check_linear_combination,
+            check_mul_plain_sum,
             check_mul_integer,
             check_drop_to_level,
             check_match_levels,

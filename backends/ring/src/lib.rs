@@ -10,6 +10,7 @@ pub mod basis;
 pub mod crt;
 pub mod error;
 pub mod galois;
+pub mod linear;
 pub mod modular;
 pub mod ntt;
 pub mod primes;

@@ -310,6 +310,40 @@ impl Modulus {
         }
     }
 
+    /// `out[i] = sum_k rows[k][i] * w[k] mod p` (canonical) over the common length of `out` and
+    /// the rows, for rows holding values `< p` and any weights (reduced first); extra rows or
+    /// weights beyond the shorter of the two are ignored. Uses the AVX-512 IFMA kernel when the
+    /// CPU has it and `p < 2^50` (bit-identical results); the scalar path reduces after every
+    /// term, so any number of rows is exact.
+    pub fn dot_scalar_slice(&self, out: &mut [u64], rows: &[&[u64]], w: &[u64]) {
+        if out.len() >= SIMD_MIN_LEN && crate::simd::simd_enabled() {
+            if let Some(v) = crate::simd::IfmaModulus::new(self) {
+                v.dot_scalar_slice(out, rows, w);
+                return;
+            }
+        }
+        self.dot_scalar_slice_scalar(out, rows, w);
+    }
+
+    /// The portable scalar version of [`Modulus::dot_scalar_slice`] (the reference path).
+    pub fn dot_scalar_slice_scalar(&self, out: &mut [u64], rows: &[&[u64]], w: &[u64]) {
+        let count = rows.len().min(w.len());
+        let (rows, w) = (&rows[..count], &w[..count]);
+        let len = rows.iter().fold(out.len(), |l, r| l.min(r.len()));
+        let w: Vec<(u64, u64)> = w
+            .iter()
+            .map(|&x| {
+                let x = self.reduce(x);
+                (x, self.shoup(x))
+            })
+            .collect();
+        for (c, o) in out.iter_mut().enumerate().take(len) {
+            *o = rows.iter().zip(&w).fold(0, |acc, (r, &(wk, wks))| {
+                self.add(acc, self.mul_shoup(self.reduce(r[c]), wk, wks))
+            });
+        }
+    }
+
     /// `a[i] = a[i] mod p` for arbitrary words.
     pub fn reduce_assign_slice(&self, a: &mut [u64]) {
         for x in a.iter_mut() {

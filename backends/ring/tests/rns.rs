@@ -277,3 +277,57 @@ proptest! {
         prop_assert_eq!(back, v.iter().map(|&x| x as i128).collect::<Vec<_>>());
     }
 }
+
+/// `linear_maps` equals the term-by-term `mul_rns_scalar_assign` + `add_assign` path, on
+/// IFMA-sized (< 2^50) and wide (60-bit) primes, with weights beyond the modulus, in both
+/// representations, for sparse rows, repeated inputs and an empty row, over a degree that is
+/// not a multiple of the coefficient block; shape errors are typed.
+#[test]
+fn linear_maps_match_scalar_products() {
+    use hetile_ring::linear::linear_maps;
+    for (n, bits) in [
+        (2048, [45u32, 50, 49]),
+        (4096, [60, 61, 59]),
+        (64, [40, 41, 42]),
+    ] {
+        let c = ctx(n, &bits);
+        let mods = [0, 1, 2];
+        let mut s = Sampler::insecure_from_u64_for_tests(31);
+        for repr in [Representation::Coefficient, Representation::Ntt] {
+            let inputs: Vec<RnsPoly> = (0..13).map(|_| s.uniform_poly(&c, &mods, repr)).collect();
+            let weights: Vec<Vec<u64>> = (0..40u64)
+                .map(|k| vec![k.wrapping_mul(0x9E37_79B9_7F4A_7C15), u64::MAX - k, k + 1])
+                .collect();
+            // Row j uses inputs (j * 3 + t) % 13 for t < j + 1 (some inputs twice), row 0 none.
+            let rows: Vec<Vec<(usize, &[u64])>> = (0..6)
+                .map(|j| {
+                    (0..j * 7)
+                        .map(|t| ((j * 3 + t) % 13, weights[(j + t) % 40].as_slice()))
+                        .collect()
+                })
+                .collect();
+            let refs: Vec<&RnsPoly> = inputs.iter().collect();
+            let got = linear_maps(&c, &refs, &rows).unwrap();
+            assert_eq!(got.len(), rows.len());
+            for (row, out) in rows.iter().zip(&got) {
+                let mut expect = RnsPoly::zero(&c, &mods, repr);
+                for &(k, w) in row {
+                    let mut p = inputs[k].clone();
+                    p.mul_rns_scalar_assign(&c, w).unwrap();
+                    expect.add_assign(&c, &p).unwrap();
+                }
+                assert_eq!(out, &expect, "{bits:?} {repr:?}");
+            }
+            // Errors: no input, an unknown input, a short weight, inputs of different shapes.
+            assert!(linear_maps(&c, &[], &rows).is_err());
+            let short: &[u64] = &[1, 2];
+            assert!(linear_maps(&c, &refs, &[vec![(13, weights[0].as_slice())]]).is_err());
+            assert!(linear_maps(&c, &refs, &[vec![(0, short)]]).is_err());
+            let other = RnsPoly::zero(&c, &[0, 1], repr);
+            assert!(matches!(
+                linear_maps(&c, &[refs[0], &other], &[]),
+                Err(RingError::Mismatch { .. })
+            ));
+        }
+    }
+}

@@ -1,0 +1,91 @@
+//! Linear maps over RNS polynomials: many outputs, each a weighted sum of some of the same
+//! inputs (a dense layer applied slot-wise to ciphertext components). The work is blocked over
+//! coefficients so that every input block is read from memory once for all outputs instead of
+//! once per output.
+
+use crate::error::{RingError, RingResult};
+use crate::rns::{RnsContext, RnsPoly};
+
+/// Coefficients per block: with tens of inputs the block of every input stays in L2.
+const BLOCK: usize = 1024;
+
+/// One term of an output: the index of an input and its weight per limb (one value per limb of
+/// the inputs, any `u64`: reduced modulo that limb's prime).
+pub type Term<'a> = (usize, &'a [u64]);
+
+fn mismatch(what: &'static str, left: usize, right: usize) -> RingError {
+    RingError::Mismatch { what, left, right }
+}
+
+/// `outputs[j] = sum over (k, w) in rows[j] of inputs[k] * w`, limb by limb, for polynomials of
+/// one shape (degree, moduli, representation; the outputs take it). An empty row gives the zero
+/// polynomial. Results equal the term-by-term products and additions exactly. Limbs run in
+/// parallel (rayon); within a limb, coefficient blocks are done for every output in turn.
+///
+/// Errors: [`RingError::Mismatch`] when there is no input, inputs differ in shape, a term names
+/// an input that does not exist, or a weight does not hold one value per limb.
+pub fn linear_maps(
+    ctx: &RnsContext,
+    inputs: &[&RnsPoly],
+    rows: &[Vec<Term<'_>>],
+) -> RingResult<Vec<RnsPoly>> {
+    let first = inputs.first().ok_or(mismatch("inputs", 1, 0))?;
+    for x in inputs {
+        first.check_compatible(x)?;
+    }
+    let limbs = first.num_limbs();
+    for row in rows {
+        for &(k, w) in row {
+            if k >= inputs.len() {
+                return Err(mismatch("input index", inputs.len(), k));
+            }
+            if w.len() != limbs {
+                return Err(mismatch("limb count", limbs, w.len()));
+            }
+        }
+    }
+    let n = first.degree();
+    let moduli = first.moduli().to_vec();
+    let limb_outputs = rayon_limbs(limbs, |l| {
+        let m = ctx.modulus(moduli[l]);
+        let weights: Vec<Vec<u64>> = rows
+            .iter()
+            .map(|row| row.iter().map(|&(_, w)| m.reduce(w[l])).collect())
+            .collect();
+        let mut out = crate::scratch::take_zeroed(rows.len() * n);
+        let mut start = 0;
+        while start < n {
+            let end = (start + BLOCK).min(n);
+            for ((row, w), o) in rows.iter().zip(&weights).zip(out.chunks_exact_mut(n)) {
+                let slices: Vec<&[u64]> = row
+                    .iter()
+                    .map(|&(k, _)| &inputs[k].limb(l)[start..end])
+                    .collect();
+                m.dot_scalar_slice(&mut o[start..end], &slices, w);
+            }
+            start = end;
+        }
+        out
+    });
+    let mut outputs: Vec<RnsPoly> = (0..rows.len())
+        .map(|_| RnsPoly::zero_pooled(ctx, &moduli, first.repr()))
+        .collect();
+    for (l, limb) in limb_outputs.iter().enumerate() {
+        for (o, chunk) in outputs.iter_mut().zip(limb.chunks_exact(n)) {
+            o.limb_mut(l).copy_from_slice(chunk);
+        }
+    }
+    for limb in limb_outputs {
+        crate::scratch::recycle(limb);
+    }
+    Ok(outputs)
+}
+
+/// `f(l)` for every limb `l`, in parallel, in limb order.
+fn rayon_limbs<F>(limbs: usize, f: F) -> Vec<Vec<u64>>
+where
+    F: Fn(usize) -> Vec<u64> + Sync + Send,
+{
+    use rayon::prelude::*;
+    (0..limbs).into_par_iter().map(f).collect()
+}
