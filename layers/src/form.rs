@@ -304,10 +304,21 @@ fn arrange_bias(layer: &'static str, shape: &TileShape, bias: &Array1<f64>) -> R
             "bias length differs from the features",
         ));
     }
-    Ok(ArrayD::from_shape_fn(IxDyn(&logical), |ix| {
-        let feature = if form == Form::Rows { ix[1] } else { ix[0] };
-        bias[feature]
-    }))
+    // The bias along the feature axis, broadcast over the others (a strided copy, not an
+    // indexed closure per element: batch-packed shapes hold hundreds of thousands of slots).
+    let mut along = vec![1; logical.len()];
+    let axis = if form == Form::Rows { 1 } else { 0 };
+    if let Some(a) = along.get_mut(axis) {
+        *a = f;
+    }
+    let small = bias
+        .view()
+        .into_shape_with_order(IxDyn(&along))
+        .map_err(|_| layout_err(layer, shape, "bias does not fit the feature axis"))?;
+    let full = small
+        .broadcast(IxDyn(&logical))
+        .ok_or_else(|| layout_err(layer, shape, "bias does not broadcast to the activation"))?;
+    Ok(full.to_owned())
 }
 
 /// The plan that turns the garbage form into the columns form (identity otherwise).

@@ -41,15 +41,76 @@ pub(crate) fn mul_plain_tile<B: Backend>(
     p: &PlainTileTensor<B>,
     j: usize,
 ) -> std::result::Result<B::Ciphertext, BackendError> {
-    match &p.tiles {
-        PlainTiles::Constants(c) if x.level() == p.level => match c.get(j) {
-            Some(&c) => ev.mul_scalar(x, c),
-            None => Err(BackendError::InvalidParameters {
-                reason: format!("plaintext tile {j} of {} is missing", p.shape),
-            }),
-        },
-        _ => ev.mul_plain(x, plain_tile(ev, p, j)?.as_ref()),
+    match p.multiplier_constants(ev, x.level()) {
+        Some(c) => ev.mul_scalar(x, constant_at(p, c, j)?),
+        None => ev.mul_plain(x, plain_tile(ev, p, j)?.as_ref()),
     }
+}
+
+/// Constant `j` of `c` (the constants of `p`), or the error of a missing tile.
+fn constant_at<B: Backend>(
+    p: &PlainTileTensor<B>,
+    c: &[f64],
+    j: usize,
+) -> std::result::Result<f64, BackendError> {
+    c.get(j)
+        .copied()
+        .ok_or_else(|| BackendError::InvalidParameters {
+            reason: format!("plaintext tile {j} of {} is missing", p.shape),
+        })
+}
+
+/// `x + sign * (tile j of p)`: a constant tile at `x`'s level and scale is added with
+/// [`Evaluator::add_scalar`] (the same constant polynomial `round(c * scale)` that encoding a
+/// uniform slot vector gives), anything else as an encoded plaintext.
+fn add_plain_tile<B: Backend>(
+    ev: &B::Evaluator,
+    x: &B::Ciphertext,
+    p: &PlainTileTensor<B>,
+    j: usize,
+    subtract: bool,
+) -> std::result::Result<B::Ciphertext, BackendError> {
+    match &p.tiles {
+        PlainTiles::Constants(c) if x.level() == p.level && x.scale() == p.scale => {
+            let c = constant_at(p, c, j)?;
+            ev.add_scalar(x, if subtract { -c } else { c })
+        }
+        _ if subtract => ev.sub_plain(x, plain_tile(ev, p, j)?.as_ref()),
+        _ => ev.add_plain(x, plain_tile(ev, p, j)?.as_ref()),
+    }
+}
+
+/// `sum_k xs[k] * (tile js[k] of p)` without a rescale, in one fused
+/// [`Evaluator::mul_plain_sum`] call (constant tiles are encoded first: constants at the
+/// ciphertexts' level take the linear-map path of `mul_sum_plain` before this), so the result
+/// equals [`mul_plain_tile`] then additions term by term.
+pub(crate) fn mul_plain_tiles_sum<B: Backend>(
+    ev: &B::Evaluator,
+    xs: &[&B::Ciphertext],
+    p: &PlainTileTensor<B>,
+    js: &[&usize],
+) -> std::result::Result<B::Ciphertext, BackendError> {
+    let plains = js
+        .iter()
+        .map(|&&j| plain_tile(ev, p, j))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    let refs: Vec<&B::Plaintext> = plains.iter().map(|q| q.as_ref()).collect();
+    ev.mul_plain_sum(xs, &refs)
+}
+
+/// `sum_k xs[k] * ys[k]` (relinearized products, no rescale), term by term.
+pub(crate) fn mul_tiles_sum<B: Backend>(
+    ev: &B::Evaluator,
+    xs: &[&B::Ciphertext],
+    ys: &[&B::Ciphertext],
+) -> std::result::Result<B::Ciphertext, BackendError> {
+    let (first, rest) = hetile_backend::split_terms(xs, ys.len())?;
+    let mut acc = ev.mul(first, ys[0])?;
+    for (x, y) in rest.iter().zip(&ys[1..]) {
+        let t = ev.mul(x, y)?;
+        ev.add_assign(&mut acc, &t)?;
+    }
+    Ok(acc)
 }
 
 /// The tile indices `0..n` of a plaintext tensor, to pair with ciphertext tiles.
@@ -134,14 +195,14 @@ impl<B: Backend> TileTensor<B> {
     /// above this level). Errors: as [`TileTensor::add`].
     pub fn add_plain(&self, ev: &B::Evaluator, p: &PlainTileTensor<B>) -> Result<Self> {
         self.zip_with(&p.shape, &plain_indices(p), false, |x, &j| {
-            ev.add_plain(x, plain_tile(ev, p, j)?.as_ref())
+            add_plain_tile(ev, x, p, j, false)
         })
     }
 
     /// Elementwise `self - p`, as [`TileTensor::add_plain`].
     pub fn sub_plain(&self, ev: &B::Evaluator, p: &PlainTileTensor<B>) -> Result<Self> {
         self.zip_with(&p.shape, &plain_indices(p), false, |x, &j| {
-            ev.sub_plain(x, plain_tile(ev, p, j)?.as_ref())
+            add_plain_tile(ev, x, p, j, true)
         })
     }
 

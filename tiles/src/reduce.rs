@@ -11,6 +11,14 @@ use crate::tensor::{prime_scale, PlainTileTensor, TileTensor};
 use hetile_backend::{Backend, Error as BackendError, Evaluator, Level, Meta};
 use rayon::prelude::*;
 
+/// The jobs of a multiply-then-sum (see `TileTensor::sum_jobs`).
+struct SumJobs {
+    plan: OpPlan,
+    summed: bool,
+    slices: usize,
+    jobs: Vec<Vec<(usize, usize)>>,
+}
+
 /// Adds the tiles of `shape` along `dim` into the tiles of `out` (where `dim` has one tile).
 fn add_along<B: Backend>(
     ev: &B::Evaluator,
@@ -88,8 +96,83 @@ impl<B: Backend> TileTensor<B> {
         plan::sum(shape, dim)
     }
 
-    /// Products of broadcast tile pairs (no rescale) accumulated along `dim`, one rescale per
-    /// output tile, then the rotate-and-adds.
+    /// The plan of a multiply-then-sum and its jobs: for each output tile in order, `slices`
+    /// consecutive jobs (slices of the sum along `dim`, more than one only when there are fewer
+    /// output tiles than threads), each the `(self tile, other tile)` pairs to multiply and add.
+    fn sum_jobs(
+        &self,
+        other_shape: &TileShape,
+        operand: Operand,
+        dim: usize,
+        threads: usize,
+    ) -> Result<SumJobs> {
+        let p = plan::mul_sum(&self.shape, other_shape, operand, dim)?;
+        let bc = broadcast(&self.shape, other_shape, true)?;
+        let summed = p.output != bc.output;
+        let e = if summed {
+            bc.output.dim(dim)?.tiles()
+        } else {
+            1
+        };
+        let outputs = p.output.num_tiles();
+        let wanted = if outputs >= threads {
+            1
+        } else {
+            e.min(threads.div_ceil(outputs))
+        };
+        let per_slice = e.div_ceil(wanted.max(1));
+        let slices = e.div_ceil(per_slice);
+        let mut jobs = Vec::with_capacity(outputs * slices);
+        for k in 0..outputs {
+            let mut coords = p.output.tile_coords(k);
+            for slice in 0..slices {
+                let range = slice * per_slice..((slice + 1) * per_slice).min(e);
+                let mut pairs = Vec::with_capacity(range.len());
+                for g in range {
+                    if summed {
+                        coords[dim] = g;
+                    }
+                    pairs.push(*tile_at(
+                        &bc.pairs,
+                        bc.output.tile_index(&coords),
+                        &bc.output,
+                    )?);
+                }
+                jobs.push(pairs);
+            }
+        }
+        Ok(SumJobs {
+            plan: p,
+            summed,
+            slices,
+            jobs,
+        })
+    }
+
+    /// Adds the slices of each output tile, rescales once per output tile, then the
+    /// rotate-and-adds: the end of every multiply-then-sum.
+    fn finish_sum(ev: &B::Evaluator, sj: SumJobs, parts: Vec<B::Ciphertext>) -> Result<Self> {
+        let mut tiles = Vec::with_capacity(parts.len() / sj.slices.max(1));
+        let mut parts = parts.into_iter();
+        while let Some(mut acc) = parts.next() {
+            for t in parts.by_ref().take(sj.slices - 1) {
+                ev.add_assign(&mut acc, &t)?;
+            }
+            tiles.push(acc);
+        }
+        tiles
+            .par_iter_mut()
+            .try_for_each(|t| ev.rescale_assign(t))?;
+        if sj.summed {
+            rotate_and_add::<B>(ev, &mut tiles, &ordered_steps(&sj.plan))?;
+        }
+        Self::from_tiles(sj.plan.output, tiles)
+    }
+
+    /// Products of broadcast tile pairs (no rescale) summed along `dim` by `sum_products` (one
+    /// fused backend call per job of [`Self::sum_jobs`]; no product tensor is materialized),
+    /// then [`Self::finish_sum`]: the sum is at the product's scale, rescaled once, then rotated
+    /// at the lower level (cheaper key switching; same counts as rotating first).
     fn mul_then_sum<T: Sync>(
         &self,
         ev: &B::Evaluator,
@@ -97,57 +180,50 @@ impl<B: Backend> TileTensor<B> {
         others: &[T],
         operand: Operand,
         dim: usize,
-        mul: impl Fn(&B::Ciphertext, &T) -> std::result::Result<B::Ciphertext, BackendError> + Sync,
+        sum_products: impl Fn(&[&B::Ciphertext], &[&T]) -> std::result::Result<B::Ciphertext, BackendError>
+            + Sync,
     ) -> Result<Self> {
-        let p = plan::mul_sum(&self.shape, other_shape, operand, dim)?;
-        let bc = broadcast(&self.shape, other_shape, true)?;
-        let product = |idx: usize| -> Result<B::Ciphertext> {
-            let &(i, j) = tile_at(&bc.pairs, idx, &bc.output)?;
-            let a = tile_at(&self.tiles, i, &self.shape)?;
-            let b = tile_at(others, j, other_shape)?;
-            Ok(mul(a, b)?)
-        };
-        // With enough output tiles to keep every thread busy, each output tile accumulates its
-        // products along `dim` as they are made (no product tensor is materialized); otherwise
-        // the products are made in parallel, then added. Either way the sum is at the
-        // product's scale, rescaled once, then rotated at the lower level (cheaper key
-        // switching; same counts as rotating first).
-        let summed = p.output != bc.output;
-        let fused = summed && p.output.num_tiles() >= rayon::current_num_threads();
-        let mut tiles = if fused {
-            let e = bc.output.dim(dim)?.tiles();
-            (0..p.output.num_tiles())
-                .into_par_iter()
-                .map(|k| {
-                    let mut coords = p.output.tile_coords(k);
-                    coords[dim] = 0;
-                    let mut acc = product(bc.output.tile_index(&coords))?;
-                    for g in 1..e {
-                        coords[dim] = g;
-                        let t = product(bc.output.tile_index(&coords))?;
-                        ev.add_assign(&mut acc, &t)?;
-                    }
-                    Ok(acc)
-                })
-                .collect::<Result<Vec<_>>>()?
-        } else {
-            let products = (0..bc.pairs.len())
-                .into_par_iter()
-                .map(product)
-                .collect::<Result<Vec<_>>>()?;
-            if summed {
-                add_along::<B>(ev, &bc.output, &products, dim, &p.output)?
-            } else {
-                products
-            }
-        };
-        tiles
-            .par_iter_mut()
-            .try_for_each(|t| ev.rescale_assign(t))?;
-        if summed {
-            rotate_and_add::<B>(ev, &mut tiles, &ordered_steps(&p))?;
-        }
-        Self::from_tiles(p.output, tiles)
+        let sj = self.sum_jobs(other_shape, operand, dim, rayon::current_num_threads())?;
+        let parts = sj
+            .jobs
+            .par_iter()
+            .map(|pairs| -> Result<B::Ciphertext> {
+                let mut xs = Vec::with_capacity(pairs.len());
+                let mut ys = Vec::with_capacity(pairs.len());
+                for &(i, j) in pairs {
+                    xs.push(tile_at(&self.tiles, i, &self.shape)?);
+                    ys.push(tile_at(others, j, other_shape)?);
+                }
+                Ok(sum_products(&xs, &ys)?)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Self::finish_sum(ev, sj, parts)
+    }
+
+    /// Multiply-then-sum with constant weights at this tensor's level: every output tile is a
+    /// linear combination of input tiles, all made by one [`Evaluator::linear_maps`] call (each
+    /// input read once for all outputs).
+    fn linear_map_sum(
+        &self,
+        ev: &B::Evaluator,
+        weights: &PlainTileTensor<B>,
+        constants: &[f64],
+        dim: usize,
+    ) -> Result<Self> {
+        let sj = self.sum_jobs(&weights.shape, Operand::Plaintext, dim, 1)?;
+        let rows = sj
+            .jobs
+            .iter()
+            .map(|pairs| {
+                pairs
+                    .iter()
+                    .map(|&(i, j)| Ok((i, *tile_at(constants, j, &weights.shape)?)))
+                    .collect::<Result<Vec<_>>>()
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let inputs: Vec<&B::Ciphertext> = self.tiles.iter().collect();
+        let parts = ev.linear_maps(&inputs, &rows)?;
+        Self::finish_sum(ev, sj, parts)
     }
 
     /// Multiply-then-sum with a plaintext (a matrix product): elementwise product with
@@ -163,13 +239,18 @@ impl<B: Backend> TileTensor<B> {
         weights: &PlainTileTensor<B>,
         dim: usize,
     ) -> Result<Self> {
+        if let Some(c) = weights.multiplier_constants(ev, self.level) {
+            if !self.tiles.is_empty() {
+                return self.linear_map_sum(ev, weights, c, dim);
+            }
+        }
         self.mul_then_sum(
             ev,
             &weights.shape,
             &crate::ops::plain_indices(weights),
             Operand::Plaintext,
             dim,
-            |x, &j| crate::ops::mul_plain_tile(ev, x, weights, j),
+            |xs, js| crate::ops::mul_plain_tiles_sum(ev, xs, weights, js),
         )
     }
 
@@ -178,9 +259,14 @@ impl<B: Backend> TileTensor<B> {
     /// [`TileTensor::mul_sum_plain`], plus a missing relinearization key.
     pub fn mul_sum(&self, ev: &B::Evaluator, other: &Self, dim: usize) -> Result<Self> {
         let (a, b) = Self::align_levels(ev, self, other)?;
-        a.mul_then_sum(ev, &b.shape, &b.tiles, Operand::Ciphertext, dim, |x, y| {
-            ev.mul(x, y)
-        })
+        a.mul_then_sum(
+            ev,
+            &b.shape,
+            &b.tiles,
+            Operand::Ciphertext,
+            dim,
+            |xs, ys| crate::ops::mul_tiles_sum::<B>(ev, xs, ys),
+        )
     }
 
     /// Zeroes the garbage slots: one 0/1 mask product (mask at scale `q_level`) and one rescale

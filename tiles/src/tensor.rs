@@ -300,19 +300,20 @@ pub(crate) enum PlainTiles<P> {
     /// One encoded plaintext per tile.
     Encoded(Vec<P>),
     /// One constant per tile (a uniform shape, see [`crate::plan::is_uniform`]), multiplied in
-    /// with [`Evaluator::mul_scalar`] instead of an encoded plaintext.
+    /// with [`Evaluator::mul_scalar`] or added with [`Evaluator::add_scalar`] instead of an
+    /// encoded plaintext.
     Constants(Vec<f64>),
 }
 
 /// A tensor packed into plaintext tiles (e.g. model weights on the server). All tiles share one
 /// level and scale.
 ///
-/// A tensor encoded for multiplication ([`PlainTileTensor::encode_for_mul`], or
-/// [`PlainTileTensor::encode`] at scale `q_level`) whose shape is uniform (every dimension has
-/// tile size 1 or is replicated, see [`crate::plan::is_uniform`]) holds one value per tile: it
-/// skips encoding and is multiplied in with [`Evaluator::mul_scalar`] (same level, same
-/// resulting scale, one scalar product per tile, as [`crate::plan::binary`] and
-/// [`crate::plan::mul_sum`] count it).
+/// A tensor whose shape is uniform (every dimension has tile size 1 or is replicated, see
+/// [`crate::plan::is_uniform`]) holds one value per tile and skips encoding. Encoded for
+/// multiplication ([`PlainTileTensor::encode_for_mul`], or [`PlainTileTensor::encode`] at scale
+/// `q_level`) it is multiplied in with [`Evaluator::mul_scalar`] (same level, same resulting
+/// scale, one scalar product per tile, as [`crate::plan::binary`] and [`crate::plan::mul_sum`]
+/// count it); at a ciphertext's level and scale it is added with [`Evaluator::add_scalar`].
 pub struct PlainTileTensor<B: Backend> {
     pub(crate) shape: TileShape,
     pub(crate) tiles: PlainTiles<B::Plaintext>,
@@ -361,8 +362,10 @@ fn tile_constant<B: Backend>(shape: &TileShape, data: &[f64], k: usize) -> f64 {
 impl<B: Backend> PlainTileTensor<B> {
     /// Packs `array` into tiles of `shape` and encodes each at `level` and `scale` (server side).
     /// For a plaintext to be added to a ciphertext, use the ciphertext's level and scale.
-    /// A uniform `shape` at scale `q_level` keeps one constant per tile instead (no encoding;
-    /// see the type's documentation).
+    /// A uniform `shape` keeps one constant per tile instead (no encoding; see the type's
+    /// documentation): multiplied in with scalar products when at scale `q_level`, added with
+    /// [`Evaluator::add_scalar`] to a ciphertext at its level and scale, encoded when used
+    /// otherwise. Results are those of the encoded path either way.
     ///
     /// Errors: [`TileError::SlotMismatch`], [`TileError::ArrayShapeMismatch`], backend encoding
     /// errors (for constants: [`BackendError::NonFiniteValue`] for a non-finite value,
@@ -375,9 +378,15 @@ impl<B: Backend> PlainTileTensor<B> {
         scale: Scale,
     ) -> Result<Self> {
         shape.check_slots(ev.slots())?;
-        if crate::plan::is_uniform(&shape)
-            && prime_scale(ev.params(), level).is_ok_and(|q| q == scale)
-        {
+        if crate::plan::is_uniform(&shape) {
+            let max = ev.params().max_level();
+            if level > max {
+                return Err(BackendError::InvalidLevel {
+                    requested: level,
+                    max,
+                }
+                .into());
+            }
             check_logical(&shape, array)?;
             let data: Vec<f64> = array.iter().copied().collect();
             let constants: Vec<f64> = (0..shape.num_tiles())
@@ -451,6 +460,20 @@ impl<B: Backend> PlainTileTensor<B> {
         match &self.tiles {
             PlainTiles::Encoded(t) => t,
             PlainTiles::Constants(_) => &[],
+        }
+    }
+    /// The constants to multiply a ciphertext at `level` by with scalar products: those of a
+    /// constant tensor at that level and at scale `q_level` (so the product matches the encoded
+    /// path exactly); `None` when the tiles must be encoded plaintexts instead.
+    pub(crate) fn multiplier_constants(&self, ev: &B::Evaluator, level: Level) -> Option<&[f64]> {
+        match &self.tiles {
+            PlainTiles::Constants(c)
+                if self.level == level
+                    && prime_scale(ev.params(), level).is_ok_and(|q| q == self.scale) =>
+            {
+                Some(c)
+            }
+            _ => None,
         }
     }
     /// The per-tile constants (row-major over the tile grid) when the tensor holds constants
