@@ -415,7 +415,8 @@ pub(crate) fn add_bias<B: Backend>(
         None => Ok(y),
         Some(b) => {
             let arr = arrange_bias(layer, y.shape(), b)?;
-            let p = PlainTileTensor::encode(ev, &arr, y.shape().clone(), y.level(), y.scale())?;
+            let p =
+                PlainTileTensor::encode_for_add(ev, &arr, y.shape().clone(), y.level(), y.scale())?;
             Ok(y.add_plain(ev, &p)?)
         }
     }

@@ -476,3 +476,42 @@ fn mock_backend_without_counting_runs_too() {
         .unwrap();
     assert!(max_diff(&got, &model.forward_plain(&x).unwrap()) < 1e-6);
 }
+
+/// One pixel per tile (`th = tw = 1`, the batch-packed form the throughput plans choose): the
+/// dense layer reading the interleaved form is a linear map of constants (scalar products, no
+/// rotation), over several batch tiles, with a bias; exact counts and values on the counting
+/// mock, and the same result on CKKS.
+#[test]
+fn one_pixel_per_tile_dense_is_a_linear_map() {
+    let model = || {
+        let mut m = Model::sequential(&[2, 6, 6])
+            .conv2d(kernel([3, 2, 3, 3], 21), vec1(3, 22), 2, 1)
+            .square()
+            .flatten()
+            .dense(mat(4, 27, 23), vec1(4, 24))
+            .build()
+            .unwrap();
+        m.with_conv_strategies(&[Interleaved]).unwrap();
+        m
+    };
+    let x = uniform(&[1100, 2, 6, 6], -1.0, 1.0, 25);
+    let packing = Packing::image(1, 1, 512).unwrap();
+    let m = model();
+    let plan = m.plan(&packing, 1100).unwrap();
+    let dense = &plan.nodes.last().unwrap().plan;
+    assert_eq!(dense.output.to_string(), "[*/1, 4/1, 1100?/512]");
+    assert_eq!((dense.cost.pt_mults, dense.cost.rotations), (0, 0));
+    // 4 outputs x (3 channels x a 4x4 grid holding the 3x3 window) x 3 batch tiles
+    assert_eq!(dense.cost.scalar_mults, 4 * (3 * 4 * 4) * 3);
+    check_mock(&m, &x, &packing, 10);
+    let packing = Packing::image(1, 1, 2048).unwrap();
+    let plan = m.plan(&packing, 1100).unwrap();
+    let p = params(12, plan.depth);
+    let client =
+        <CkksBackend as Backend>::Client::new_insecure_seeded_for_tests(&p, &plan.keys, 5).unwrap();
+    let got = m
+        .run_encrypted::<CkksBackend>(&client, &x, &packing)
+        .unwrap();
+    let want = m.forward_plain(&x).unwrap();
+    assert!(max_diff(&got, &want) < 1e-3, "{}", max_diff(&got, &want));
+}

@@ -313,7 +313,8 @@ pub(crate) enum PlainTiles<P> {
 /// multiplication ([`PlainTileTensor::encode_for_mul`], or [`PlainTileTensor::encode`] at scale
 /// `q_level`) it is multiplied in with [`Evaluator::mul_scalar`] (same level, same resulting
 /// scale, one scalar product per tile, as [`crate::plan::binary`] and [`crate::plan::mul_sum`]
-/// count it); at a ciphertext's level and scale it is added with [`Evaluator::add_scalar`].
+/// count it); made by [`PlainTileTensor::encode_for_add`] at a ciphertext's level and scale it
+/// is added with [`Evaluator::add_scalar`].
 pub struct PlainTileTensor<B: Backend> {
     pub(crate) shape: TileShape,
     pub(crate) tiles: PlainTiles<B::Plaintext>,
@@ -361,11 +362,9 @@ fn tile_constant<B: Backend>(shape: &TileShape, data: &[f64], k: usize) -> f64 {
 
 impl<B: Backend> PlainTileTensor<B> {
     /// Packs `array` into tiles of `shape` and encodes each at `level` and `scale` (server side).
-    /// For a plaintext to be added to a ciphertext, use the ciphertext's level and scale.
-    /// A uniform `shape` keeps one constant per tile instead (no encoding; see the type's
-    /// documentation): multiplied in with scalar products when at scale `q_level`, added with
-    /// [`Evaluator::add_scalar`] to a ciphertext at its level and scale, encoded when used
-    /// otherwise. Results are those of the encoded path either way.
+    /// For a plaintext to be added to a ciphertext, use the ciphertext's level and scale (or
+    /// [`PlainTileTensor::encode_for_add`]). A uniform `shape` at scale `q_level` keeps one
+    /// constant per tile instead (no encoding; see the type's documentation).
     ///
     /// Errors: [`TileError::SlotMismatch`], [`TileError::ArrayShapeMismatch`], backend encoding
     /// errors (for constants: [`BackendError::NonFiniteValue`] for a non-finite value,
@@ -377,8 +376,36 @@ impl<B: Backend> PlainTileTensor<B> {
         level: Level,
         scale: Scale,
     ) -> Result<Self> {
+        let multiplier = prime_scale(ev.params(), level).is_ok_and(|q| q == scale);
+        Self::encode_with(ev, array, shape, level, scale, multiplier)
+    }
+
+    /// As [`PlainTileTensor::encode`], for a tensor to be added to (or subtracted from)
+    /// ciphertexts at `level` and `scale`: a uniform `shape` keeps one constant per tile at any
+    /// scale, added with [`Evaluator::add_scalar`] (the constant polynomial the encoded path
+    /// gives, without encoding). Used in a product instead, such constants are encoded at each
+    /// use. Errors: as [`PlainTileTensor::encode`].
+    pub fn encode_for_add(
+        ev: &B::Evaluator,
+        array: &ArrayD<f64>,
+        shape: TileShape,
+        level: Level,
+        scale: Scale,
+    ) -> Result<Self> {
+        Self::encode_with(ev, array, shape, level, scale, true)
+    }
+
+    /// [`PlainTileTensor::encode`], keeping constants for a uniform shape when `constants`.
+    fn encode_with(
+        ev: &B::Evaluator,
+        array: &ArrayD<f64>,
+        shape: TileShape,
+        level: Level,
+        scale: Scale,
+        constants: bool,
+    ) -> Result<Self> {
         shape.check_slots(ev.slots())?;
-        if crate::plan::is_uniform(&shape) {
+        if constants && crate::plan::is_uniform(&shape) {
             let max = ev.params().max_level();
             if level > max {
                 return Err(BackendError::InvalidLevel {

@@ -76,9 +76,18 @@ pub(crate) fn linear_plan(
     let t = g.c * g.eh * g.ew;
     let n = rows.div_ceil(gs) * g.eb;
     let mut plan = OpPlan::free(output_shape(&g, rows, gs, bias)?);
+    // One pixel per tile (`th = tw = 1`): every diagonal is a constant, so the products are
+    // scalar products (one linear map per batch tile), and the bias a scalar addition.
+    let products = n * t * gs;
+    let (pt_mults, scalar_mults) = if g.rows() == 1 {
+        (0, products)
+    } else {
+        (products, 0)
+    };
     plan.cost = OpCost {
         rotations: input.len() * t * g.eb + n * sum.len(),
-        pt_mults: n * t * gs,
+        pt_mults,
+        scalar_mults,
         additions: n * (t * gs - 1 + sum.len() + usize::from(bias)),
         rescales: n,
         depth: 1,
@@ -164,6 +173,10 @@ pub(crate) fn linear_forward<B: Backend>(
             Ok(all)
         })
         .collect::<Result<Vec<_>>>()?;
+    if g.rows() == 1 {
+        let tiles = uniform_forward::<B>(ev, &g, &spatial, &shifted, window, m, bias)?;
+        return Ok(TileTensor::from_tiles(output, tiles)?);
+    }
     let groups = m.nrows().div_ceil(gs);
     let per_group = (0..groups)
         .into_par_iter()
@@ -191,20 +204,13 @@ pub(crate) fn linear_forward<B: Backend>(
                 }
                 None => None,
             };
+            let plain_refs: Vec<&B::Plaintext> = plains.iter().collect();
             let mut out = Vec::with_capacity(g.eb);
             for bt in 0..g.eb {
-                let mut acc: Option<B::Ciphertext> = None;
-                for (k, pt) in plains.iter().enumerate() {
-                    let (tile, shift) = (k / gs, k % gs);
-                    let src = &shifted[tile * g.eb + bt][shift];
-                    let term = ev.mul_plain(src, pt)?;
-                    match acc.as_mut() {
-                        None => acc = Some(term),
-                        Some(y) => ev.add_assign(y, &term)?,
-                    }
-                }
-                let mut y =
-                    acc.ok_or_else(|| layout_err(layer, x.shape(), "no input tiles".into()))?;
+                let srcs: Vec<&B::Ciphertext> = (0..plains.len())
+                    .map(|k| &shifted[(k / gs) * g.eb + bt][k % gs])
+                    .collect();
+                let mut y = ev.mul_plain_sum(&srcs, &plain_refs)?;
                 ev.rescale_assign(&mut y)?;
                 for &step in &sum_steps {
                     let rotated = ev.rotate(&y, step)?;
@@ -221,4 +227,61 @@ pub(crate) fn linear_forward<B: Backend>(
         .collect::<Result<Vec<_>>>()?;
     let tiles = per_group.into_iter().flatten().collect();
     Ok(TileTensor::from_tiles(output, tiles)?)
+}
+
+/// [`linear_forward`] with one pixel per tile (`th = tw = 1`, so `G = 1` and no rotation):
+/// output `o` of batch tile `bt` is the linear combination of the input tiles of `bt` with the
+/// weights `m[o, pixel]` (zero for a tile outside the valid window), all outputs of a batch
+/// tile made by one [`Evaluator::linear_maps`] call (each input read once), rescaled, plus the
+/// bias as a scalar. Tiles in the order of the general path (output-major, then batch tile).
+fn uniform_forward<B: Backend>(
+    ev: &B::Evaluator,
+    g: &Grid,
+    spatial: &[(usize, usize, usize)],
+    shifted: &[Vec<B::Ciphertext>],
+    window: [usize; 3],
+    m: &Array2<f64>,
+    bias: Option<&Array1<f64>>,
+) -> Result<Vec<B::Ciphertext>> {
+    let [_, h, w] = window;
+    let rows: Vec<Vec<(usize, f64)>> = (0..m.nrows())
+        .map(|o| {
+            spatial
+                .iter()
+                .enumerate()
+                .map(|(k, &(c, r, s))| {
+                    let v = if r < h && s < w {
+                        m[[o, (c * h + r) * w + s]]
+                    } else {
+                        0.0
+                    };
+                    (k, v)
+                })
+                .collect()
+        })
+        .collect();
+    let per_batch = (0..g.eb)
+        .into_par_iter()
+        .map(|bt| {
+            let inputs: Vec<&B::Ciphertext> = (0..spatial.len())
+                .map(|k| &shifted[k * g.eb + bt][0])
+                .collect();
+            let mut ys = ev.linear_maps(&inputs, &rows)?;
+            for (o, y) in ys.iter_mut().enumerate() {
+                ev.rescale_assign(y)?;
+                if let Some(b) = bias {
+                    ev.add_scalar_assign(y, b[o])?;
+                }
+            }
+            Ok(ys)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let mut tiles: Vec<Option<B::Ciphertext>> = Vec::with_capacity(m.nrows() * g.eb);
+    tiles.resize_with(m.nrows() * g.eb, || None);
+    for (bt, ys) in per_batch.into_iter().enumerate() {
+        for (o, y) in ys.into_iter().enumerate() {
+            tiles[o * g.eb + bt] = Some(y);
+        }
+    }
+    Ok(tiles.into_iter().flatten().collect())
 }
