@@ -6,8 +6,14 @@
 use crate::error::{RingError, RingResult};
 use crate::rns::{RnsContext, RnsPoly};
 
-/// Coefficients per block: with tens of inputs the block of every input stays in L2.
-const BLOCK: usize = 1024;
+/// Bytes of input coefficients one block may span (the block of every input stays in L2).
+const BLOCK_BYTES: usize = 512 << 10;
+
+/// Coefficients per block for `inputs` inputs: as many as fit [`BLOCK_BYTES`], a multiple of 64
+/// (the vector kernel's unit) between 64 and 4096.
+fn block_len(inputs: usize) -> usize {
+    (BLOCK_BYTES / (8 * inputs.max(1)) / 64 * 64).clamp(64, 4096)
+}
 
 /// One term of an output: the index of an input and its weight per limb (one value per limb of
 /// the inputs, any `u64`: reduced modulo that limb's prime).
@@ -53,15 +59,43 @@ pub fn linear_maps(
             .map(|row| row.iter().map(|&(_, w)| m.reduce(w[l])).collect())
             .collect();
         let mut out = crate::scratch::take_zeroed(rows.len() * n);
+        let block = block_len(inputs.len());
         let mut start = 0;
         while start < n {
-            let end = (start + BLOCK).min(n);
-            for ((row, w), o) in rows.iter().zip(&weights).zip(out.chunks_exact_mut(n)) {
-                let slices: Vec<&[u64]> = row
+            let end = (start + block).min(n);
+            let mut outs: Vec<&mut [u64]> = out.chunks_exact_mut(n).collect();
+            let mut j = 0;
+            while j < rows.len() {
+                let slices: Vec<&[u64]> = rows[j]
                     .iter()
                     .map(|&(k, _)| &inputs[k].limb(l)[start..end])
                     .collect();
-                m.dot_scalar_slice(&mut o[start..end], &slices, w);
+                // four outputs over the same inputs in the same order share one pass
+                let quad = j + 4 <= rows.len()
+                    && rows[j + 1..j + 4].iter().all(|r| same_inputs(r, &rows[j]));
+                if quad {
+                    if let [a, b, c, d] = &mut outs[j..j + 4] {
+                        m.dot_scalar4_slice(
+                            [
+                                &mut a[start..end],
+                                &mut b[start..end],
+                                &mut c[start..end],
+                                &mut d[start..end],
+                            ],
+                            &slices,
+                            [
+                                &weights[j],
+                                &weights[j + 1],
+                                &weights[j + 2],
+                                &weights[j + 3],
+                            ],
+                        );
+                    }
+                    j += 4;
+                } else {
+                    m.dot_scalar_slice(&mut outs[j][start..end], &slices, &weights[j]);
+                    j += 1;
+                }
             }
             start = end;
         }
@@ -79,6 +113,11 @@ pub fn linear_maps(
         crate::scratch::recycle(limb);
     }
     Ok(outputs)
+}
+
+/// Whether two rows name the same inputs in the same order.
+fn same_inputs(a: &[Term<'_>], b: &[Term<'_>]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.0 == y.0)
 }
 
 /// `f(l)` for every limb `l`, in parallel, in limb order.

@@ -325,6 +325,21 @@ impl Modulus {
         self.dot_scalar_slice_scalar(out, rows, w);
     }
 
+    /// Four [`Modulus::dot_scalar_slice`] over the same rows, in one pass when the IFMA kernel
+    /// applies (each row block loaded once for the four outputs); identical results.
+    pub fn dot_scalar4_slice(&self, out: [&mut [u64]; 4], rows: &[&[u64]], w: [&[u64]; 4]) {
+        let len = out.iter().map(|o| o.len()).min().unwrap_or(0);
+        if len >= SIMD_MIN_LEN && crate::simd::simd_enabled() {
+            if let Some(v) = crate::simd::IfmaModulus::new(self) {
+                v.dot_scalar4_slice(out, rows, w);
+                return;
+            }
+        }
+        for (o, wj) in out.into_iter().zip(w) {
+            self.dot_scalar_slice_scalar(o, rows, wj);
+        }
+    }
+
     /// The portable scalar version of [`Modulus::dot_scalar_slice`] (the reference path).
     pub fn dot_scalar_slice_scalar(&self, out: &mut [u64], rows: &[&[u64]], w: &[u64]) {
         let count = rows.len().min(w.len());

@@ -306,10 +306,19 @@ fn linear_maps_match_scalar_products() {
                         .collect()
                 })
                 .collect();
+            // Dense rows (every input, same order): groups of four share one pass.
+            let dense: Vec<Vec<(usize, &[u64])>> = (0..6)
+                .map(|j| {
+                    (0..13)
+                        .map(|k| (k, weights[(j * 5 + k) % 40].as_slice()))
+                        .collect()
+                })
+                .collect();
             let refs: Vec<&RnsPoly> = inputs.iter().collect();
-            let got = linear_maps(&c, &refs, &rows).unwrap();
+            let mut got = linear_maps(&c, &refs, &rows).unwrap();
             assert_eq!(got.len(), rows.len());
-            for (row, out) in rows.iter().zip(&got) {
+            got.extend(linear_maps(&c, &refs, &dense).unwrap());
+            for (row, out) in rows.iter().chain(&dense).zip(&got) {
                 let mut expect = RnsPoly::zero(&c, &mods, repr);
                 for &(k, w) in row {
                     let mut p = inputs[k].clone();

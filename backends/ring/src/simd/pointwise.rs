@@ -120,6 +120,39 @@ impl IfmaModulus {
         }
     }
 
+    /// Four [`IfmaModulus::dot_scalar_slice`] over the same rows in one pass (each row block
+    /// loaded once for the four outputs): `out[j][i] = sum_k rows[k][i] * w[j][k] mod p`,
+    /// identical results. Rows hold values `< p`; each `w[j]` one weight per row (extra rows or
+    /// weights beyond the shortest are ignored), any `u64` (reduced first).
+    pub fn dot_scalar4_slice(&self, out: [&mut [u64]; 4], rows: &[&[u64]], w: [&[u64]; 4]) {
+        let m = &self.modulus;
+        let count = w.iter().fold(rows.len(), |c, v| c.min(v.len()));
+        let rows = &rows[..count];
+        let w: [Vec<u64>; 4] = w.map(|v| v[..count].iter().map(|&x| m.reduce(x)).collect());
+        #[cfg(target_arch = "x86_64")]
+        if ifma_available() {
+            let ws: [Vec<u64>; 4] = std::array::from_fn(|j| {
+                w[j].iter()
+                    .map(|&x| super::ntt::shoup52(x, m.value()))
+                    .collect()
+            });
+            // SAFETY: the CPU supports avx512f and avx512ifma (checked just above).
+            unsafe {
+                super::x86_pointwise::dot_scalar4(
+                    self.params(),
+                    out,
+                    rows,
+                    [&w[0], &w[1], &w[2], &w[3]],
+                    [&ws[0], &ws[1], &ws[2], &ws[3]],
+                )
+            };
+            return;
+        }
+        for (o, wj) in out.into_iter().zip(&w) {
+            self.dot_scalar_slice(o, rows, wj);
+        }
+    }
+
     /// `a[i] = a[i] + b[i] mod p`, identical to [`Modulus::add_assign_slice`] for every input.
     pub fn add_assign_slice(&self, a: &mut [u64], b: &[u64]) {
         #[cfg(target_arch = "x86_64")]
