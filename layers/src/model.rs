@@ -678,6 +678,17 @@ impl Model {
         ev: &B::Evaluator,
         x: &TileTensor<B>,
     ) -> Result<TileTensor<B>> {
+        self.forward_encrypted_observed(ev, x, |_, _| {})
+    }
+
+    /// As [`Model::forward_encrypted`], calling `on_node(i, elapsed)` right after node `i` has
+    /// run, with that node's wall-clock time (per-layer profiling and progress). Same errors.
+    pub fn forward_encrypted_observed<B: Backend>(
+        &self,
+        ev: &B::Evaluator,
+        x: &TileTensor<B>,
+        mut on_node: impl FnMut(usize, std::time::Duration),
+    ) -> Result<TileTensor<B>> {
         let p = self.plan_for(x.shape())?;
         if x.level().0 < p.depth {
             return Err(LayerError::InsufficientDepth {
@@ -688,6 +699,7 @@ impl Model {
         let maps = self.fused_maps();
         let mut values = vec![x.clone()];
         for (i, node) in self.nodes.iter().enumerate() {
+            let start = std::time::Instant::now();
             let cur = &values[i];
             let out = match node {
                 Node::Add { from } => {
@@ -705,6 +717,7 @@ impl Model {
                 }
             };
             values.push(out);
+            on_node(i, start.elapsed());
         }
         values.pop().ok_or_else(|| model_err("no output".into()))
     }

@@ -12,6 +12,7 @@
 
 pub mod backend;
 pub mod convert;
+pub mod datasets;
 pub mod errors;
 pub mod model;
 pub mod plan;
@@ -36,6 +37,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<tile::PyTileTensor>()?;
     m.add_function(wrap_pyfunction!(model::load_onnx, m)?)?;
     m.add_function(wrap_pyfunction!(plan::optimize, m)?)?;
+    m.add_submodule(&datasets::submodule(py)?)?;
     m.add("HetileError", py.get_type::<errors::HetileError>())?;
     m.add("ParameterError", py.get_type::<errors::ParameterError>())?;
     m.add("LevelError", py.get_type::<errors::LevelError>())?;

@@ -16,8 +16,9 @@ use hetile_opt::Plan;
 use hetile_sim::SimClient;
 use ndarray::ArrayD;
 use pyo3::prelude::*;
-use pyo3::types::PyBytes;
+use pyo3::types::{PyBytes, PyDict, PyList};
 use std::sync::Arc;
+use std::time::Duration;
 
 /// The codec of a client.
 fn client_codec(c: &AnyClient) -> Codec {
@@ -32,23 +33,30 @@ fn packing(plan: &Plan) -> BResult<Packing> {
     Ok(plan.packing()?)
 }
 
-/// Runs `model` on an encrypted input with `threads` worker threads.
-fn forward(model: &Model, ev: &AnyEvaluator, x: &AnyTensor, threads: usize) -> BResult<AnyTensor> {
+/// Runs `model` on an encrypted input with `threads` worker threads, calling `on_node(i,
+/// elapsed)` after each node (see `Model::forward_encrypted_observed`).
+fn forward(
+    model: &Model,
+    ev: &AnyEvaluator,
+    x: &AnyTensor,
+    threads: usize,
+    on_node: &mut (dyn FnMut(usize, Duration) + Send),
+) -> BResult<AnyTensor> {
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(threads.max(1))
         .build()
         .map_err(|e| BindError::new(Class::Base, e.to_string()))?;
     pool.install(|| {
         Ok(match (x, ev) {
-            (AnyTensor::Native(t), AnyEvaluator::Native(e)) => {
-                AnyTensor::Native(model.forward_encrypted::<hetile_ckks::CkksBackend>(e, t)?)
-            }
-            (AnyTensor::Mock(t), AnyEvaluator::Mock(e)) => {
-                AnyTensor::Mock(model.forward_encrypted::<hetile_mock::MockBackend>(e, t)?)
-            }
-            (AnyTensor::Sim(t), AnyEvaluator::Sim(e)) => {
-                AnyTensor::Sim(model.forward_encrypted::<hetile_sim::SimBackend>(e, t)?)
-            }
+            (AnyTensor::Native(t), AnyEvaluator::Native(e)) => AnyTensor::Native(
+                model.forward_encrypted_observed::<hetile_ckks::CkksBackend>(e, t, on_node)?,
+            ),
+            (AnyTensor::Mock(t), AnyEvaluator::Mock(e)) => AnyTensor::Mock(
+                model.forward_encrypted_observed::<hetile_mock::MockBackend>(e, t, on_node)?,
+            ),
+            (AnyTensor::Sim(t), AnyEvaluator::Sim(e)) => AnyTensor::Sim(
+                model.forward_encrypted_observed::<hetile_sim::SimBackend>(e, t, on_node)?,
+            ),
             _ => return Err(crate::backend::mismatch("predict")),
         })
     })
@@ -368,12 +376,56 @@ impl PyServer {
     ) -> PyResult<PyEncryptedTensor> {
         let expected = Some(self.plan.predicted.latency_seconds);
         let out = progress::run(py, "predict", progress, expected, || {
-            forward(&self.model, &self.evaluator, &x.tensor, self.plan.threads)
+            forward(
+                &self.model,
+                &self.evaluator,
+                &x.tensor,
+                self.plan.threads,
+                &mut |_, _| {},
+            )
         })??;
         Ok(PyEncryptedTensor {
             tensor: out,
             codec: self.codec.clone(),
         })
+    }
+
+    /// As `predict`, and also measures each layer: returns `(y, layers)` where `layers` lists
+    /// one dict per model node in order, `{"index": i, "kind": "dense", "seconds": t}` (the
+    /// node's wall-clock time on the server), matching by `index` (and `kind`) the entries of
+    /// `plan.simulate().to_dict()["layers"]`. Raises as `predict`.
+    #[pyo3(signature = (x, progress=None))]
+    fn predict_profiled<'py>(
+        &self,
+        py: Python<'py>,
+        x: &PyEncryptedTensor,
+        progress: Option<bool>,
+    ) -> PyResult<(PyEncryptedTensor, Bound<'py, PyList>)> {
+        let expected = Some(self.plan.predicted.latency_seconds);
+        let mut times: Vec<(usize, f64)> = Vec::with_capacity(self.model.nodes().len());
+        let out = progress::run(py, "predict", progress, expected, || {
+            forward(
+                &self.model,
+                &self.evaluator,
+                &x.tensor,
+                self.plan.threads,
+                &mut |i, d| times.push((i, d.as_secs_f64())),
+            )
+        })??;
+        let layers = PyList::empty(py);
+        for (index, seconds) in times {
+            let kind = self.model.nodes().get(index).map_or("?", |n| n.kind());
+            let d = PyDict::new(py);
+            d.set_item("index", index)?;
+            d.set_item("kind", kind)?;
+            d.set_item("seconds", seconds)?;
+            layers.append(d)?;
+        }
+        let y = PyEncryptedTensor {
+            tensor: out,
+            codec: self.codec.clone(),
+        };
+        Ok((y, layers))
     }
 
     /// The backend name.
