@@ -283,16 +283,27 @@ impl PyModel {
     }
 }
 
-/// Imports an ONNX model. `activation_degree` and `activation_range` set the Chebyshev
+/// Where an ONNX model comes from: a file path, or the model's bytes (as read from a file or
+/// shipped through a process boundary, e.g. Ray's object store).
+#[derive(FromPyObject)]
+pub enum OnnxSource {
+    /// The file's contents (`bytes`).
+    Bytes(Vec<u8>),
+    /// A path (`str` or `os.PathLike`).
+    Path(std::path::PathBuf),
+}
+
+/// Imports an ONNX model from a file path or from the model's `bytes` (both validated the same
+/// way). `activation_degree` and `activation_range` set the Chebyshev
 /// approximation of Relu/Sigmoid/Tanh/Gelu nodes (range `None`: fit later with
 /// `Model.calibrate`); `input_shape` gives the per-sample input shape when the graph's is
-/// symbolic. Raises `SerializationError` for an unreadable file and `ParameterError` for an
-/// unsupported node (naming it and what to do).
+/// symbolic. Raises `SerializationError` for an unreadable file or malformed bytes and
+/// `ParameterError` for an unsupported node (naming it and what to do).
 #[pyfunction]
 #[pyo3(signature = (path, activation_degree=7, activation_range=Some((-4.0, 4.0)), input_shape=None))]
 pub fn load_onnx(
     py: Python<'_>,
-    path: std::path::PathBuf,
+    path: OnnxSource,
     activation_degree: usize,
     activation_range: Option<(f64, f64)>,
     input_shape: Option<Vec<usize>>,
@@ -306,7 +317,10 @@ pub fn load_onnx(
         ..ImportOptions::default()
     };
     let m = py
-        .detach(|| hetile_layers::onnx::load(&path, &options))
+        .detach(|| match &path {
+            OnnxSource::Path(p) => hetile_layers::onnx::load(p, &options),
+            OnnxSource::Bytes(b) => hetile_layers::onnx::load_bytes(b, &options),
+        })
         .map_err(BindError::from)?;
     Ok(PyModel::from_model(m))
 }

@@ -201,6 +201,14 @@ impl PyPlan {
     fn threads(&self) -> usize {
         self.plan.threads
     }
+    /// The memory cap the plan was chosen under, in bytes (per server process: with
+    /// `hetile.distributed` each worker must stay under it). `optimize(max_memory=...)` records
+    /// its argument; `Plan.manual` and `optimize` without a cap record the machine's available
+    /// memory.
+    #[getter]
+    fn max_memory_bytes(&self) -> u64 {
+        self.plan.max_memory_bytes
+    }
     /// The rotation steps key generation creates (exactly those the run uses).
     #[getter]
     fn rotation_steps(&self) -> Vec<i64> {
