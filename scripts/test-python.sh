@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The Python wheel's tests: builds and installs the `hetile` wheel (maturin, abi3) into a venv
-# under target/, runs the pytest suite in python/tests and executes the quickstart notebook
-# (tutorials/notebooks/00-quickstart.ipynb) with nbclient on that venv's kernel, failing on any
-# cell error. Needs python3 (>= 3.9) and network access to PyPI (python/requirements-test.txt,
+# under target/, runs the pytest suite in python/tests and executes the tutorial notebooks
+# (tutorials/notebooks/0[0-2]-*.ipynb: quickstart, fraud detection, CryptoNets MNIST) with
+# nbclient on that venv's kernel, failing on any cell error. Needs python3 (>= 3.9) and network access to PyPI (python/requirements-test.txt,
 # and maturin for the build).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -28,19 +28,27 @@ echo "wheel built and installed in $(( $(date +%s) - start )) s"
 
 "$VENV/bin/python" -m ipykernel install --prefix "$VENV" --name hetile-venv \
     --display-name "Python (hetile venv)" >/dev/null
-"$VENV/bin/python" - <<'PY'
+"$VENV/bin/python" - tutorials/notebooks/0[0-2]-*.ipynb <<'PY'
+import sys
+import time
+
 import nbformat
 from nbclient import NotebookClient
 
-path = "tutorials/notebooks/00-quickstart.ipynb"
-nb = nbformat.read(path, as_version=4)
-client = NotebookClient(
-    nb,
-    timeout=600,
-    kernel_name="hetile-venv",
-    allow_errors=False,
-    resources={"metadata": {"path": "tutorials/notebooks"}},
-)
-client.execute()
-print(f"{path}: {len(nb.cells)} cells executed without error")
+paths = sys.argv[1:]
+if len(paths) < 3:
+    sys.exit(f"expected the three tutorial notebooks 00-02, found {paths}")
+for path in paths:
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(
+        nb,
+        timeout=600,
+        kernel_name="hetile-venv",
+        allow_errors=False,
+        resources={"metadata": {"path": "tutorials/notebooks"}},
+    )
+    start = time.perf_counter()
+    client.execute()
+    seconds = time.perf_counter() - start
+    print(f"{path}: {len(nb.cells)} cells executed without error in {seconds:.1f} s")
 PY
