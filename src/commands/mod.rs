@@ -46,7 +46,7 @@ enum Command {
     /// Print the simulator's prediction for a plan (table or JSON); `--measure` runs it for real.
     #[cfg(feature = "onnx")]
     Simulate(simulate::SimulateArgs),
-    /// Run a tutorial on real data, encrypted (fraud or mnist; --full for the whole data set).
+    /// Run a tutorial on real data, encrypted (fraud, mnist or alexnet; --full for the whole data set).
     #[cfg(feature = "onnx")]
     Tutorial(tutorial::TutorialArgs),
 }

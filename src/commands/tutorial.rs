@@ -1,12 +1,13 @@
-//! `hetile tutorial fraud|mnist [--full] [--json]`: the runnable tutorials of
+//! `hetile tutorial fraud|mnist|alexnet [--full] [--small] [--json]`: the runnable tutorials of
 //! `hetile-tutorials` on real data, client and server apart (the server runs from the
 //! deserialized public context only), with the optimizer's plan and its simulated prediction
 //! beside the measurement.
 
 use super::CliError;
 use clap::{Args, ValueEnum};
+use hetile_tutorials::alexnet_full::{self, AlexnetSpec};
 use hetile_tutorials::plan::PlanChoice;
-use hetile_tutorials::{fraud, mnist, BackendKind, TutorialOptions};
+use hetile_tutorials::{alexnet, fraud, mnist, BackendKind, TutorialOptions};
 use std::fmt::Write as _;
 
 /// Which tutorial.
@@ -16,6 +17,9 @@ pub enum Which {
     Fraud,
     /// CryptoNets on MNIST.
     Mnist,
+    /// HE-friendly AlexNet: full size (224x224x3, seeded weights; plan and prediction, run
+    /// when predicted within 30 min and 20 GB), or `--small`: trained on Fashion-MNIST.
+    Alexnet,
 }
 
 /// Arguments of `hetile tutorial`.
@@ -42,6 +46,18 @@ pub struct TutorialArgs {
     /// Print one JSON object instead of text (and no progress bars).
     #[arg(long)]
     json: bool,
+    /// AlexNet: the small network trained on Fashion-MNIST (default: the full-size network).
+    #[arg(long)]
+    small: bool,
+    /// AlexNet full size: the weight seed.
+    #[arg(long, default_value_t = alexnet_full::FULL_SEED)]
+    seed: u64,
+    /// AlexNet full size: the largest batch the plan search considers.
+    #[arg(long, default_value_t = 1024)]
+    max_batch: usize,
+    /// AlexNet full size: run encrypted even when the prediction exceeds 30 min or 20 GB.
+    #[arg(long)]
+    force: bool,
 }
 
 fn err(e: impl std::fmt::Display) -> CliError {
@@ -133,6 +149,17 @@ fn fraud_text(r: &fraud::FraudReport) -> String {
         r.run.request_bytes as f64 / 1048576.0,
         if r.run.serialized { "serialized" } else { "mock: in memory" }
     );
+    let _ = writeln!(
+        o,
+        "end to end (encrypt + server + decrypt): {:.1} /s at batch {}; batch 1 (tile {:?}, N = 2^{}): server {:.4} s (predicted {:.4} s), end to end {:.4} s",
+        r.end_to_end_throughput_per_second,
+        r.plan.batch_size,
+        r.latency_plan.packing,
+        r.latency_plan.params.log_n,
+        r.latency_seconds_batch1,
+        r.latency_plan.predicted.latency_seconds,
+        r.latency_end_to_end_seconds_batch1
+    );
     o
 }
 
@@ -144,16 +171,17 @@ fn mnist_text(r: &mnist::MnistReport) -> String {
     let _ = writeln!(o, "accuracy: plaintext {:.4}, encrypted {:.4}; argmax agreement {:.4}; max |logit error| {:.2e}", r.plaintext_accuracy, r.encrypted_accuracy, r.argmax_agreement, r.max_abs_logit_error);
     let _ = writeln!(
         o,
-        "latency (batch 1, tile {:?}, N = 2^{}): measured {:.3} s, predicted {:.3} s",
+        "latency (batch 1, tile {:?}, N = 2^{}): measured {:.3} s, predicted {:.3} s; end to end {:.3} s",
         r.latency_plan.packing,
         r.latency_plan.params.log_n,
         r.latency_seconds_batch1,
-        r.latency_plan.predicted.latency_seconds
+        r.latency_plan.predicted.latency_seconds,
+        r.latency_end_to_end_seconds_batch1
     );
     let _ = writeln!(
         o,
-        "throughput (batch {}): measured {:.2} images/s ({:.3} s/batch), predicted {:.2} images/s ({:.3} s/batch)",
-        r.plan.batch_size, r.throughput_per_second, r.seconds_per_batch, r.plan.predicted.throughput_per_second, r.plan.predicted.latency_seconds
+        "throughput (batch {}): measured {:.2} images/s ({:.3} s/batch), predicted {:.2} images/s ({:.3} s/batch); end to end {:.2} images/s",
+        r.plan.batch_size, r.throughput_per_second, r.seconds_per_batch, r.plan.predicted.throughput_per_second, r.plan.predicted.latency_seconds, r.end_to_end_throughput_per_second
     );
     let _ = writeln!(
         o,
@@ -163,6 +191,76 @@ fn mnist_text(r: &mnist::MnistReport) -> String {
         r.run.request_bytes as f64 / 1048576.0,
         if r.run.serialized { "serialized" } else { "mock: in memory" }
     );
+    o
+}
+
+fn layers_text(o: &mut String, layers: &[alexnet::LayerTiming]) {
+    let _ = writeln!(
+        o,
+        "{:>4}  {:<10} {:>5} {:>12} {:>12}",
+        "node", "layer", "depth", "predicted s", "measured s"
+    );
+    for l in layers {
+        let _ = writeln!(
+            o,
+            "{:>4}  {:<10} {:>5} {:>12.4} {:>12.4}",
+            l.index, l.kind, l.depth_after, l.predicted_seconds, l.measured_seconds
+        );
+    }
+}
+
+fn gib(b: u64) -> f64 {
+    b as f64 / 1073741824.0
+}
+
+fn alexnet_text(r: &alexnet::AlexnetReport) -> String {
+    let mut o = String::new();
+    let _ = writeln!(o, "data: {} -- {} images", r.data, r.samples);
+    let _ = writeln!(o, "plan source: {}", r.plan_source);
+    plan_line(&mut o, &r.plan);
+    let _ = writeln!(o, "accuracy: plaintext {:.4}, encrypted {:.4}; argmax agreement {:.4}; max |logit error| {:.2e} (relative {:.2e})", r.plaintext_accuracy, r.encrypted_accuracy, r.argmax_agreement, r.max_abs_logit_error, r.max_rel_logit_error);
+    layers_text(&mut o, &r.layers);
+    let _ = writeln!(
+        o,
+        "per batch of {}: measured {:.3} s, predicted {:.3} s; {:.2} images/s; peak memory measured {} (process), predicted {:.2} GiB",
+        r.plan.batch_size,
+        r.seconds_per_batch,
+        r.plan.predicted.latency_seconds,
+        r.samples_per_second,
+        r.peak_rss_bytes.map_or("n/a".into(), |b| format!("{:.2} GiB", gib(b))),
+        gib(r.plan.predicted.peak_memory_bytes)
+    );
+    o
+}
+
+fn alexnet_full_text(r: &alexnet::FullReport) -> String {
+    let p = &r.prediction;
+    let mut o = String::new();
+    let _ = writeln!(
+        o,
+        "AlexNet {:?}: {} parameters, {} nodes, seed {}; plan search {:.1} s ({} candidates)",
+        p.spec.input, p.parameters, p.nodes, p.spec.seed, p.search_seconds, p.candidates
+    );
+    plan_line(&mut o, &p.plan);
+    let _ = writeln!(
+        o,
+        "predicted: {:.1} s per batch of {} ({:.1} s per image), peak memory {:.2} GiB ({} keys, {:.2} GiB)",
+        p.plan.predicted.latency_seconds,
+        p.plan.batch_size,
+        p.plan.predicted.latency_seconds / p.plan.batch_size.max(1) as f64,
+        gib(p.plan.predicted.peak_memory_bytes),
+        p.plan.predicted.key_count,
+        gib(p.plan.predicted.key_bytes)
+    );
+    layers_text(&mut o, &r.layers);
+    match &r.measured {
+        Some(m) => {
+            let _ = writeln!(o, "measured: {:.1} s, peak memory {}; max relative logit error {:.2e}, top-1 plaintext {} encrypted {}", m.seconds, m.peak_rss_bytes.map_or("n/a".into(), |b| format!("{:.2} GiB", gib(b))), m.max_rel_logit_error, m.plaintext_top1, m.encrypted_top1);
+        }
+        None => {
+            let _ = writeln!(o, "not run: {}", r.skipped.as_deref().unwrap_or(""));
+        }
+    }
     o
 }
 
@@ -192,6 +290,27 @@ pub fn run(a: TutorialArgs) -> Result<(), CliError> {
             (
                 serde_json::to_string_pretty(&r).map_err(err)?,
                 fraud_text(&r),
+            )
+        }
+        Which::Alexnet if a.small => {
+            let r = alexnet::run_small(&opts).map_err(err)?;
+            (
+                serde_json::to_string_pretty(&r).map_err(err)?,
+                alexnet_text(&r),
+            )
+        }
+        Which::Alexnet => {
+            let r = alexnet::run_full(
+                &AlexnetSpec::full(a.seed),
+                a.max_batch,
+                cap,
+                a.force,
+                !a.json,
+            )
+            .map_err(err)?;
+            (
+                serde_json::to_string_pretty(&r).map_err(err)?,
+                alexnet_full_text(&r),
             )
         }
         Which::Mnist => {

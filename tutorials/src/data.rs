@@ -93,7 +93,10 @@ pub fn cached_path(cache: &Path, m: &WheelMember) -> PathBuf {
         .join(m.member)
 }
 
-fn io_err(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> TutorialError {
+pub(crate) fn io_err(
+    action: &'static str,
+    path: &Path,
+) -> impl FnOnce(std::io::Error) -> TutorialError {
     let path = path.display().to_string();
     move |source| TutorialError::Io {
         action,
@@ -116,7 +119,7 @@ fn python(args: &[&str]) -> Result<std::process::Output> {
     Ok(out)
 }
 
-fn tail(bytes: &[u8]) -> String {
+pub(crate) fn tail(bytes: &[u8]) -> String {
     let s = String::from_utf8_lossy(bytes);
     let t: Vec<char> = s.chars().rev().take(600).collect();
     t.into_iter().rev().collect::<String>().trim().to_string()

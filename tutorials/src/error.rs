@@ -42,6 +42,23 @@ pub enum TutorialError {
         /// The member path looked for.
         member: String,
     },
+    /// A system tool of the Debian-package loader (`apt-get`, `dpkg-deb`, `gzip`) could not
+    /// be started.
+    #[error("cannot run `{command}` ({reason}); install it (Debian/Ubuntu), or use the committed sample (no --full)")]
+    ToolMissing {
+        /// The command line tried.
+        command: String,
+        /// Why it failed to start.
+        reason: String,
+    },
+    /// An IDX file (the MNIST-family binary format) does not have the expected form.
+    #[error("IDX {file}: {reason}")]
+    Idx {
+        /// The file or data set.
+        file: String,
+        /// What is wrong.
+        reason: String,
+    },
     /// No cache directory could be determined (no `HETILE_CACHE`, `XDG_CACHE_HOME` or `HOME`).
     #[error("no cache directory: set HETILE_CACHE, XDG_CACHE_HOME or HOME")]
     NoCacheDir,

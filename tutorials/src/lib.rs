@@ -5,6 +5,9 @@
 //!   precision, decision agreement, latency and throughput.
 //! - [`mnist`]: CryptoNets on MNIST; encrypted vs plaintext accuracy, argmax agreement,
 //!   latency at batch 1, throughput at the chosen batch.
+//! - [`alexnet`]: an HE-friendly AlexNet-style network on Fashion-MNIST ([`fashion`]: the
+//!   Debian-package loader), per-layer predicted vs measured time; [`alexnet_full`]: the
+//!   full-size 224x224x3 AlexNet built from a seed, and its optimizer plan and prediction.
 //!
 //! Both run the client and the server apart ([`run`], [`wire`]): the client generates keys for
 //! exactly the plan's rotations, serializes its public context and the encrypted batches; the
@@ -26,9 +29,12 @@
 //! # }
 //! ```
 
+pub mod alexnet;
+pub mod alexnet_full;
 pub mod data;
 pub mod dataset;
 pub mod error;
+pub mod fashion;
 pub mod fraud;
 pub mod metrics;
 pub mod mnist;

@@ -58,8 +58,13 @@ pub struct MnistReport {
     pub max_abs_logit_error: f64,
     /// Server seconds for one image with the batch-1 plan (measured).
     pub latency_seconds_batch1: f64,
+    /// Client encryption + server + client decryption seconds for one image with the batch-1
+    /// plan, measured.
+    pub latency_end_to_end_seconds_batch1: f64,
     /// The batch-1 plan.
     pub latency_plan: Plan,
+    /// Batch capacity per second end to end (client encryption and decryption included).
+    pub end_to_end_throughput_per_second: f64,
     /// Mean server seconds per batch with the throughput plan (measured).
     pub seconds_per_batch: f64,
     /// Batch capacity per second of server time at the chosen batch (batch size x batches /
@@ -130,6 +135,8 @@ pub fn run(opts: &TutorialOptions) -> Result<MnistReport> {
             .map(|(a, b)| (a - b).abs())
             .fold(0.0, f64::max),
         latency_seconds_batch1: lat.mean_batch_seconds(),
+        latency_end_to_end_seconds_batch1: lat.end_to_end_batch_seconds(),
+        end_to_end_throughput_per_second: stats.end_to_end_throughput(),
         seconds_per_batch: stats.mean_batch_seconds(),
         throughput_per_second: stats.capacity_throughput(),
         samples_per_second: stats.throughput(),

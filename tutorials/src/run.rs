@@ -61,6 +61,25 @@ impl RunStats {
             0.0
         }
     }
+    /// Client encryption + server + client decryption seconds of one batch (the mean over the
+    /// batches run): the end-to-end latency of a batch, without the network.
+    pub fn end_to_end_batch_seconds(&self) -> f64 {
+        if self.batches == 0 {
+            return 0.0;
+        }
+        (self.encrypt_seconds + self.decrypt_seconds) / self.batches as f64
+            + self.mean_batch_seconds()
+    }
+    /// Batch capacity per second end to end (client encryption and decryption included):
+    /// `batch_size / end_to_end_batch_seconds`.
+    pub fn end_to_end_throughput(&self) -> f64 {
+        let t = self.end_to_end_batch_seconds();
+        if t > 0.0 {
+            self.batch_size as f64 / t
+        } else {
+            0.0
+        }
+    }
     /// Samples actually run per second of server time.
     pub fn throughput(&self) -> f64 {
         let total: f64 = self.server_seconds_per_batch.iter().sum();
