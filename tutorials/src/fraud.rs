@@ -8,7 +8,7 @@ use crate::dataset::{parse_fraud_csv, FraudData, FRAUD_SAMPLE_CSV};
 use crate::error::{Result, TutorialError};
 use crate::metrics::{self, Confusion, OperatingPoint};
 use crate::plan;
-use crate::run::{run_encrypted, RunStats};
+use crate::run::{latency_run, run_encrypted, RunStats, LATENCY_REPEATS};
 use crate::{data, BackendKind, TutorialOptions};
 use hetile_ckks::CkksBackend;
 use hetile_layers::onnx::{load_bytes, ImportOptions};
@@ -167,14 +167,13 @@ pub fn run(opts: &TutorialOptions) -> Result<FraudReport> {
     let plain: Vec<f64> = model.forward_plain(&xd)?.iter().copied().collect();
     let chosen = plan::choose(&model, &opts.plan)?;
     let lat_plan = plan::choose(&model, &opts.plan.for_latency())?;
-    let one = xd.slice_axis(ndarray::Axis(0), (0..1).into()).to_owned();
-    let ((_, lat), (enc, stats)) = match opts.backend {
+    let (lat, (enc, stats)) = match opts.backend {
         BackendKind::Ckks => (
-            run_encrypted::<CkksBackend>(&model, &lat_plan, &one, false)?,
+            latency_run::<CkksBackend>(&model, &lat_plan, &xd, LATENCY_REPEATS)?,
             run_encrypted::<CkksBackend>(&model, &chosen, &xd, opts.progress)?,
         ),
         BackendKind::Mock => (
-            run_encrypted::<MockBackend>(&model, &lat_plan, &one, false)?,
+            latency_run::<MockBackend>(&model, &lat_plan, &xd, LATENCY_REPEATS)?,
             run_encrypted::<MockBackend>(&model, &chosen, &xd, opts.progress)?,
         ),
     };

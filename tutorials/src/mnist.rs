@@ -7,7 +7,7 @@ use crate::dataset::{parse_mnist_csv, MnistData, MNIST_SAMPLE_CSV};
 use crate::error::{Result, TutorialError};
 use crate::metrics::{argmax_rows, fraction_equal};
 use crate::plan;
-use crate::run::{run_encrypted, RunStats};
+use crate::run::{latency_run, run_encrypted, RunStats};
 use crate::wire::Wire;
 use crate::{data, BackendKind, TutorialOptions};
 use hetile_ckks::CkksBackend;
@@ -98,8 +98,7 @@ fn run_on<B: Wire>(
     lat_plan: &Plan,
     plan: &Plan,
 ) -> Result<(RunStats, ArrayD<f64>, RunStats)> {
-    let one = x.slice_axis(ndarray::Axis(0), (0..1).into()).to_owned();
-    let (_, lat) = run_encrypted::<B>(model, lat_plan, &one, false)?;
+    let lat = latency_run::<B>(model, lat_plan, x, crate::run::LATENCY_REPEATS)?;
     let (out, stats) = run_encrypted::<B>(model, plan, x, opts.progress)?;
     Ok((lat, out, stats))
 }

@@ -91,6 +91,27 @@ impl RunStats {
     }
 }
 
+/// Runs of the batch-1 latency measurement ([`latency_run`]) in the tutorials.
+pub const LATENCY_REPEATS: usize = 3;
+
+/// The batch-1 latency of `plan` on the first sample of `x`: [`run_encrypted`] `repeats` times
+/// (at least once), keeping the run with the median server time, so that a cold first run
+/// (page faults, caches) does not stand for the latency. Errors: those of [`run_encrypted`].
+pub fn latency_run<B: Wire>(
+    model: &Model,
+    plan: &Plan,
+    x: &ArrayD<f64>,
+    repeats: usize,
+) -> Result<RunStats> {
+    let one = x.slice_axis(ndarray::Axis(0), (0..1).into()).to_owned();
+    let mut runs = (0..repeats.max(1))
+        .map(|_| run_encrypted::<B>(model, plan, &one, false).map(|(_, s)| s))
+        .collect::<Result<Vec<_>>>()?;
+    runs.sort_by(|a, b| a.mean_batch_seconds().total_cmp(&b.mean_batch_seconds()));
+    let mid = runs.len() / 2;
+    Ok(runs.swap_remove(mid))
+}
+
 /// The server: holds the model and the evaluator rebuilt from the client's public bytes.
 pub struct Server<'m, B: Wire> {
     model: &'m Model,
