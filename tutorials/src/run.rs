@@ -94,9 +94,10 @@ impl RunStats {
 /// Runs of the batch-1 latency measurement ([`latency_run`]) in the tutorials.
 pub const LATENCY_REPEATS: usize = 3;
 
-/// The batch-1 latency of `plan` on the first sample of `x`: [`run_encrypted`] `repeats` times
-/// (at least once), keeping the run with the median server time, so that a cold first run
-/// (page faults, caches) does not stand for the latency. Errors: those of [`run_encrypted`].
+/// The batch-1 latency of `plan` on the first sample of `x`: one client and server, the
+/// request encrypted, served and decrypted `repeats` times (at least once), each part's median
+/// kept, so that a cold first run (page faults, caches) does not stand for the latency, as the
+/// peers report medians of warm runs. Errors: those of [`run_encrypted`].
 pub fn latency_run<B: Wire>(
     model: &Model,
     plan: &Plan,
@@ -104,12 +105,13 @@ pub fn latency_run<B: Wire>(
     repeats: usize,
 ) -> Result<RunStats> {
     let one = x.slice_axis(ndarray::Axis(0), (0..1).into()).to_owned();
-    let mut runs = (0..repeats.max(1))
-        .map(|_| run_encrypted::<B>(model, plan, &one, false).map(|(_, s)| s))
-        .collect::<Result<Vec<_>>>()?;
-    runs.sort_by(|a, b| a.mean_batch_seconds().total_cmp(&b.mean_batch_seconds()));
-    let mid = runs.len() / 2;
-    Ok(runs.swap_remove(mid))
+    run_repeated::<B>(model, plan, &one, false, repeats).map(|(_, s)| s)
+}
+
+/// The median of non-empty `v` (0 when empty).
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v.get(v.len() / 2).copied().unwrap_or(0.0)
 }
 
 /// The server: holds the model and the evaluator rebuilt from the client's public bytes.
@@ -162,6 +164,18 @@ pub fn run_encrypted<B: Wire>(
     inputs: &ArrayD<f64>,
     progress: bool,
 ) -> Result<(ArrayD<f64>, RunStats)> {
+    run_repeated::<B>(model, plan, inputs, progress, 1)
+}
+
+/// [`run_encrypted`] with every batch encrypted, served and decrypted `repeats` times (at
+/// least once); the stats keep each part's median per batch.
+fn run_repeated<B: Wire>(
+    model: &Model,
+    plan: &Plan,
+    inputs: &ArrayD<f64>,
+    progress: bool,
+    repeats: usize,
+) -> Result<(ArrayD<f64>, RunStats)> {
     let n = inputs.shape().first().copied().unwrap_or(0);
     if n == 0 {
         return Err(TutorialError::Invalid("no input sample".into()));
@@ -208,25 +222,32 @@ pub fn run_encrypted<B: Wire>(
                 0.0
             }
         });
-        let t = Instant::now();
-        let ct = model.encrypt_input::<B>(&client, &chunk, &packing)?;
-        let request = WireTensor::pack(&cctx, &ct)?;
-        stats.encrypt_seconds += t.elapsed().as_secs_f64();
+        let (mut enc_t, mut srv_t, mut dec_t) = (Vec::new(), Vec::new(), Vec::new());
+        let mut last = None;
+        for _ in 0..repeats.max(1) {
+            let t = Instant::now();
+            let ct = model.encrypt_input::<B>(&client, &chunk, &packing)?;
+            let request = WireTensor::pack(&cctx, &ct)?;
+            enc_t.push(t.elapsed().as_secs_f64());
 
-        let t = Instant::now();
-        let response = server.serve(&request)?;
-        stats
-            .server_seconds_per_batch
-            .push(t.elapsed().as_secs_f64());
-        if start == 0 {
-            stats.request_bytes = request.len_bytes();
-            stats.response_bytes = response.len_bytes();
+            let t = Instant::now();
+            let response = server.serve(&request)?;
+            srv_t.push(t.elapsed().as_secs_f64());
+            if start == 0 {
+                stats.request_bytes = request.len_bytes();
+                stats.response_bytes = response.len_bytes();
+            }
+
+            let t = Instant::now();
+            let y = response.unpack(&cctx)?;
+            let out = model.decrypt_output::<B>(&client, &y)?;
+            dec_t.push(t.elapsed().as_secs_f64());
+            last = Some(out);
         }
-
-        let t = Instant::now();
-        let y = response.unpack(&cctx)?;
-        let out = model.decrypt_output::<B>(&client, &y)?;
-        stats.decrypt_seconds += t.elapsed().as_secs_f64();
+        stats.encrypt_seconds += median(enc_t);
+        stats.server_seconds_per_batch.push(median(srv_t));
+        stats.decrypt_seconds += median(dec_t);
+        let out = last.ok_or_else(|| TutorialError::Invalid("no run of the batch".into()))?;
         outputs.push(out.slice_axis(Axis(0), (0..end - start).into()).to_owned());
         pb.inc(1);
     }
