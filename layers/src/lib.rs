@@ -90,6 +90,7 @@ pub mod model;
 pub mod onnx;
 pub mod poly;
 pub mod polyeval;
+mod values;
 
 pub use error::{LayerError, Result};
 pub use form::{ConvStrategy, Form, Packing};

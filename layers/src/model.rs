@@ -6,9 +6,11 @@ use crate::form::{self, ConvStrategy, Packing};
 use crate::interleaved;
 use crate::layers::{Activation, AvgPool2d, Conv2d, Dense, Flatten, Layer, Reshape};
 use crate::poly::ActivationFn;
+use crate::values::{add_values, live_value};
 use hetile_backend::{Backend, Client, KeyRequirements};
 use hetile_tiles::{plan, BinaryOp, OpCost, OpPlan, Operand, TileShape, TileTensor};
 use ndarray::{Array1, Array2, Array4, ArrayD, IxDyn};
+use std::borrow::Cow;
 
 /// One node of a [`Model`]. Node `i` reads value `i` (value 0 is the model input, value
 /// `i + 1` is the output of node `i`).
@@ -122,7 +124,7 @@ pub struct ModelBuilder {
     error: Option<String>,
 }
 
-fn model_err(reason: String) -> LayerError {
+pub(crate) fn model_err(reason: String) -> LayerError {
     LayerError::InvalidModel { reason }
 }
 
@@ -697,15 +699,29 @@ impl Model {
             });
         }
         let maps = self.fused_maps();
-        let mut values = vec![x.clone()];
+        // Each value is dropped after its last reader (node i reads value i, an Add node also
+        // value `from`), so a deep or batch-wide network holds only the live activations; the
+        // input is borrowed, not copied.
+        let n = self.nodes.len();
+        let mut last_use: Vec<usize> = (0..=n).collect();
+        for (i, node) in self.nodes.iter().enumerate() {
+            if let Node::Add { from } = node {
+                if let Some(l) = last_use.get_mut(*from) {
+                    *l = (*l).max(i);
+                }
+            }
+        }
+        let mut values: Vec<Option<Cow<'_, TileTensor<B>>>> = Vec::with_capacity(n + 1);
+        values.push(Some(Cow::Borrowed(x)));
         for (i, node) in self.nodes.iter().enumerate() {
             let start = std::time::Instant::now();
-            let cur = &values[i];
+            let cur = live_value(&values, i)?;
             let out = match node {
                 Node::Add { from } => {
-                    let (ua, ub) = form::unify_plans(cur.shape(), values[*from].shape())?;
+                    let other = live_value(&values, *from)?;
+                    let (ua, ub) = form::unify_plans(cur.shape(), other.shape())?;
                     let a = form::unify_one(ev, cur, &ua)?;
-                    let b = form::unify_one(ev, &values[*from], &ub)?;
+                    let b = form::unify_one(ev, other, &ub)?;
                     add_values(ev, &a, &b)?
                 }
                 layer => {
@@ -716,10 +732,19 @@ impl Model {
                         .map_err(|e| conv_node_err(i, layer, e))?
                 }
             };
-            values.push(out);
+            values.push(Some(Cow::Owned(out)));
+            for (j, v) in values.iter_mut().enumerate().take(i + 1) {
+                if last_use.get(j).is_some_and(|&l| l <= i) {
+                    *v = None;
+                }
+            }
             on_node(i, start.elapsed());
         }
-        values.pop().ok_or_else(|| model_err("no output".into()))
+        values
+            .pop()
+            .flatten()
+            .map(Cow::into_owned)
+            .ok_or_else(|| model_err("no output".into()))
     }
 
     /// Decrypts an encrypted output (client side) to `[B, ...output dims]`.
@@ -766,27 +791,4 @@ impl Model {
         let out = self.forward_encrypted::<B>(&ev, &ct)?;
         self.decrypt_output::<B>(client, &out)
     }
-}
-
-/// The residual add: the operand with more levels is dropped to one above the other and its
-/// scale set to the other's (one level); at equal levels the first is rescaled and the second
-/// dropped. Depth: `max(da, db)`, plus one when equal.
-fn add_values<B: Backend>(
-    ev: &B::Evaluator,
-    a: &TileTensor<B>,
-    b: &TileTensor<B>,
-) -> Result<TileTensor<B>> {
-    let (la, lb) = (a.level().0, b.level().0);
-    let (a2, b2) = if la == lb {
-        let a2 = a.set_scale(ev, b.scale())?;
-        let b2 = b.drop_to_level(ev, a2.level())?;
-        (a2, b2)
-    } else if la > lb {
-        let a1 = a.drop_to_level(ev, hetile_backend::Level(lb + 1))?;
-        (a1.set_scale(ev, b.scale())?, b.clone())
-    } else {
-        let b1 = b.drop_to_level(ev, hetile_backend::Level(la + 1))?;
-        (a.clone(), b1.set_scale(ev, a.scale())?)
-    };
-    Ok(a2.add(ev, &b2)?)
 }
