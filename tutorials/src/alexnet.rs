@@ -12,19 +12,17 @@ use crate::error::{Result, TutorialError};
 use crate::fashion;
 use crate::metrics::{argmax_rows, fraction_equal};
 use crate::plan;
-use crate::run::RunStats;
-use crate::wire::{Wire, WireTensor};
+use crate::run::{run_encrypted_observed, RunStats};
+use crate::wire::Wire;
 use crate::{BackendKind, TutorialOptions};
-use hetile_backend::Client;
 use hetile_ckks::CkksBackend;
 use hetile_layers::onnx::{load_bytes, ImportOptions};
 use hetile_layers::Model;
 use hetile_mock::MockBackend;
 use hetile_opt::Plan;
 use indicatif::{ProgressBar, ProgressStyle};
-use ndarray::{ArrayD, Axis, Dimension, IxDyn};
+use ndarray::{ArrayD, IxDyn};
 use serde::Serialize;
-use std::time::Instant;
 
 /// The trained small network (`tutorials/models/fashion_alexnet.onnx`); it takes pixels / 255,
 /// shape `[N, 1, 28, 28]`.
@@ -145,91 +143,24 @@ pub fn run_observed<B: Wire>(
     progress: bool,
 ) -> Result<(ArrayD<f64>, RunStats, Vec<f64>)> {
     let n = inputs.shape().first().copied().unwrap_or(0);
-    if n == 0 {
-        return Err(TutorialError::Invalid("no input sample".into()));
-    }
+    let batches = n.div_ceil(plan.batch_size.max(1));
     let configured = plan.configure(model)?;
-    let model = &configured;
-    let params = plan.params()?;
-    let packing = plan.packing()?;
-    let batch = plan.batch_size.max(1);
-    let mut stats = RunStats {
-        backend: B::NAME.to_string(),
-        serialized: B::SERIALIZED,
-        samples: n,
-        batch_size: batch,
-        batches: n.div_ceil(batch),
-        ..RunStats::default()
-    };
-    let t = Instant::now();
-    let client = B::Client::new(&params, &plan.key_requirements())?;
-    let public = B::publish(&client)?;
-    stats.keygen_seconds = t.elapsed().as_secs_f64();
-    stats.public_context_bytes = public.len();
-    let cctx = B::client_ctx(&client);
-    let (evaluator, sctx) = B::open(&public)?;
-
-    let kinds: Vec<&str> = model.nodes().iter().map(|n| n.kind()).collect();
+    let kinds: Vec<&str> = configured.nodes().iter().map(|n| n.kind()).collect();
     let mut node_seconds = vec![0.0; kinds.len()];
-    let pb = layer_bar(stats.batches * kinds.len(), progress);
-    let mut outputs: Vec<ArrayD<f64>> = Vec::with_capacity(stats.batches);
-    for (k, start) in (0..n).step_by(batch).enumerate() {
-        let end = (start + batch).min(n);
-        let mut shape = inputs.shape().to_vec();
-        shape[0] = batch;
-        let chunk = ArrayD::from_shape_fn(IxDyn(&shape), |ix| {
-            let mut src = ix.slice().to_vec();
-            src[0] += start;
-            if src[0] < end {
-                inputs[IxDyn(&src)]
-            } else {
-                0.0
-            }
-        });
-        let t = Instant::now();
-        let ct = model.encrypt_input::<B>(&client, &chunk, &packing)?;
-        let request = WireTensor::pack(&cctx, &ct)?;
-        drop(ct);
-        if k == 0 {
-            stats.request_bytes = request.len_bytes();
+    let pb = layer_bar(batches * kinds.len(), progress);
+    let (all, stats) = run_encrypted_observed::<B>(model, plan, inputs, &mut |k, i, dt| {
+        if let Some(s) = node_seconds.get_mut(i) {
+            *s += dt.as_secs_f64();
         }
-        stats.encrypt_seconds += t.elapsed().as_secs_f64();
-
-        let t = Instant::now();
-        let x = request.unpack(&sctx)?;
-        drop(request);
-        let y = model.forward_encrypted_observed::<B>(&evaluator, &x, |i, dt| {
-            if let Some(s) = node_seconds.get_mut(i) {
-                *s += dt.as_secs_f64();
-            }
-            pb.set_message(format!(
-                "batch {}/{}: node {i} {} {:.2} s",
-                k + 1,
-                stats.batches,
-                kinds.get(i).copied().unwrap_or("?"),
-                dt.as_secs_f64()
-            ));
-            pb.inc(1);
-        })?;
-        drop(x);
-        let response = WireTensor::pack(&sctx, &y)?;
-        stats
-            .server_seconds_per_batch
-            .push(t.elapsed().as_secs_f64());
-        if k == 0 {
-            stats.response_bytes = response.len_bytes();
-        }
-
-        let t = Instant::now();
-        let y = response.unpack(&cctx)?;
-        let out = model.decrypt_output::<B>(&client, &y)?;
-        stats.decrypt_seconds += t.elapsed().as_secs_f64();
-        outputs.push(out.slice_axis(Axis(0), (0..end - start).into()).to_owned());
-    }
+        pb.set_message(format!(
+            "batch {}/{batches}: node {i} {} {:.2} s",
+            k + 1,
+            kinds.get(i).copied().unwrap_or("?"),
+            dt.as_secs_f64()
+        ));
+        pb.inc(1);
+    })?;
     pb.finish_and_clear();
-    let views: Vec<_> = outputs.iter().map(|o| o.view()).collect();
-    let all = ndarray::concatenate(Axis(0), &views)
-        .map_err(|e| TutorialError::Invalid(format!("joining outputs: {e}")))?;
     Ok((all, stats, node_seconds))
 }
 

@@ -105,7 +105,7 @@ pub fn latency_run<B: Wire>(
     repeats: usize,
 ) -> Result<RunStats> {
     let one = x.slice_axis(ndarray::Axis(0), (0..1).into()).to_owned();
-    run_repeated::<B>(model, plan, &one, false, repeats).map(|(_, s)| s)
+    run_repeated::<B>(model, plan, &one, false, repeats, &mut |_, _, _| {}).map(|(_, s)| s)
 }
 
 /// The median of non-empty `v` (0 when empty).
@@ -133,8 +133,20 @@ impl<'m, B: Wire> Server<'m, B> {
     }
     /// Runs the model on one encrypted request. Errors: deserialization and model errors.
     pub fn serve(&self, request: &WireTensor<B>) -> Result<WireTensor<B>> {
+        self.serve_observed(request, |_, _| {})
+    }
+    /// [`Server::serve`], calling `on_node(i, elapsed)` after node `i` of the model.
+    /// Errors: as [`Server::serve`].
+    pub fn serve_observed(
+        &self,
+        request: &WireTensor<B>,
+        on_node: impl FnMut(usize, std::time::Duration),
+    ) -> Result<WireTensor<B>> {
         let x = request.unpack(&self.ctx)?;
-        let y = self.model.forward_encrypted::<B>(&self.evaluator, &x)?;
+        let y = self
+            .model
+            .forward_encrypted_observed::<B>(&self.evaluator, &x, on_node)?;
+        drop(x);
         WireTensor::pack(&self.ctx, &y)
     }
 }
@@ -164,17 +176,30 @@ pub fn run_encrypted<B: Wire>(
     inputs: &ArrayD<f64>,
     progress: bool,
 ) -> Result<(ArrayD<f64>, RunStats)> {
-    run_repeated::<B>(model, plan, inputs, progress, 1)
+    run_repeated::<B>(model, plan, inputs, progress, 1, &mut |_, _, _| {})
+}
+
+/// [`run_encrypted`] calling `on_node(batch, node, elapsed)` after every node of the server's
+/// run of every batch (per-layer timing and progress). Errors: as [`run_encrypted`].
+pub fn run_encrypted_observed<B: Wire>(
+    model: &Model,
+    plan: &Plan,
+    inputs: &ArrayD<f64>,
+    on_node: &mut dyn FnMut(usize, usize, std::time::Duration),
+) -> Result<(ArrayD<f64>, RunStats)> {
+    run_repeated::<B>(model, plan, inputs, false, 1, on_node)
 }
 
 /// [`run_encrypted`] with every batch encrypted, served and decrypted `repeats` times (at
-/// least once); the stats keep each part's median per batch.
+/// least once); the stats keep each part's median per batch; `on_node(batch, node, elapsed)`
+/// after every node of every server run.
 fn run_repeated<B: Wire>(
     model: &Model,
     plan: &Plan,
     inputs: &ArrayD<f64>,
     progress: bool,
     repeats: usize,
+    on_node: &mut dyn FnMut(usize, usize, std::time::Duration),
 ) -> Result<(ArrayD<f64>, RunStats)> {
     let n = inputs.shape().first().copied().unwrap_or(0);
     if n == 0 {
@@ -208,7 +233,7 @@ fn run_repeated<B: Wire>(
 
     let mut outputs: Vec<ArrayD<f64>> = Vec::with_capacity(stats.batches);
     let pb = bar(stats.batches, progress, "encrypted");
-    for start in (0..n).step_by(batch) {
+    for (k, start) in (0..n).step_by(batch).enumerate() {
         let end = (start + batch).min(n);
         let mut shape = inputs.shape().to_vec();
         shape[0] = batch;
@@ -231,7 +256,7 @@ fn run_repeated<B: Wire>(
             enc_t.push(t.elapsed().as_secs_f64());
 
             let t = Instant::now();
-            let response = server.serve(&request)?;
+            let response = server.serve_observed(&request, |i, dt| on_node(k, i, dt))?;
             srv_t.push(t.elapsed().as_secs_f64());
             if start == 0 {
                 stats.request_bytes = request.len_bytes();
