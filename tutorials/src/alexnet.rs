@@ -21,7 +21,7 @@ use hetile_layers::Model;
 use hetile_mock::MockBackend;
 use hetile_opt::Plan;
 use indicatif::{ProgressBar, ProgressStyle};
-use ndarray::{ArrayD, IxDyn};
+use ndarray::ArrayD;
 use serde::Serialize;
 
 /// The trained small network (`tutorials/models/fashion_alexnet.onnx`); it takes pixels / 255,
@@ -33,14 +33,6 @@ pub const SMALL_JSON: &str = include_str!("../models/fashion_alexnet.json");
 /// The small network. Errors: ONNX import errors.
 pub fn load_small() -> Result<Model> {
     Ok(load_bytes(SMALL_ONNX, &ImportOptions::default())?)
-}
-
-/// The network's input for `d`: `[n, 1, 28, 28]`, pixels / 255.
-/// Errors: [`TutorialError::Invalid`] when the pixels are not `n x 784`.
-pub fn images(d: &MnistData) -> Result<ArrayD<f64>> {
-    (&d.pixels / 255.0)
-        .into_shape_with_order(IxDyn(&[d.len(), 1, 28, 28]))
-        .map_err(|e| TutorialError::Invalid(format!("pixels: {e}")))
 }
 
 /// The committed sample, or (`full`) the 10,000 test images through the loader
@@ -208,7 +200,7 @@ pub fn run_small(opts: &TutorialOptions) -> Result<AlexnetReport> {
         return Err(TutorialError::Invalid("no image".into()));
     }
     let model = load_small()?;
-    let x = images(&d)?;
+    let x = crate::mnist::images(&d)?;
     let plain = model.forward_plain(&x)?;
     let chosen = plan::choose(&model, &opts.plan)?;
     let (enc, stats, node_seconds) = match opts.backend {

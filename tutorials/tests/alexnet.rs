@@ -2,11 +2,13 @@
 //! network on the mock and native CKKS backends, and the seeded full-size builder (checked on
 //! its tiny variant against the ONNX file `training/make_alexnet.py --tiny` wrote).
 
+mod common;
+use common::manual;
+
 use hetile_tutorials::alexnet::{self, max_relative_error};
 use hetile_tutorials::alexnet_full::{self, AlexnetSpec};
 use hetile_tutorials::fashion::{self, Tools};
-use hetile_tutorials::plan::PlanChoice;
-use hetile_tutorials::{BackendKind, TutorialError, TutorialOptions};
+use hetile_tutorials::{BackendKind, TutorialError};
 use std::path::PathBuf;
 
 fn idx(magic: [u8; 4], dims: &[u32], data: &[u8]) -> Vec<u8> {
@@ -147,21 +149,6 @@ fn committed_sample_is_stratified() {
         fashion::parse_sample_csv("label,1\n", None),
         Err(TutorialError::Csv { .. })
     ));
-}
-
-fn manual(log_n: u32, batch: usize, backend: BackendKind, limit: usize) -> TutorialOptions {
-    TutorialOptions {
-        limit: Some(limit),
-        backend,
-        plan: PlanChoice::Manual {
-            log_n,
-            batch,
-            spare_levels: 0,
-            secure: false,
-            threads: 1,
-        },
-        ..TutorialOptions::default()
-    }
 }
 
 #[test]

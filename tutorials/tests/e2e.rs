@@ -1,23 +1,10 @@
 //! End-to-end tutorial runs on a few samples: the mock backend (optimizer plan and manual
 //! plans) and the native CKKS backend with small insecure test parameters.
 
-use hetile_tutorials::plan::PlanChoice;
-use hetile_tutorials::{fraud, mnist, BackendKind, TutorialOptions};
+mod common;
+use common::manual;
 
-fn manual(log_n: u32, batch: usize, backend: BackendKind, limit: usize) -> TutorialOptions {
-    TutorialOptions {
-        limit: Some(limit),
-        backend,
-        plan: PlanChoice::Manual {
-            log_n,
-            batch,
-            spare_levels: 0,
-            secure: false,
-            threads: 1,
-        },
-        ..TutorialOptions::default()
-    }
-}
+use hetile_tutorials::{fraud, mnist, BackendKind, TutorialOptions};
 
 #[test]
 fn fraud_on_the_mock_with_the_optimizer_plan() {
