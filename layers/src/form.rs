@@ -25,6 +25,7 @@ use hetile_tiles::{
     plan, BinaryOp, OpPlan, Operand, PlainTileTensor, TileDim, TileShape, TileTensor,
 };
 use ndarray::{Array1, Array2, ArrayD, IxDyn};
+use std::borrow::Cow;
 use std::fmt;
 use std::str::FromStr;
 
@@ -263,7 +264,9 @@ fn weight_shape(layer: &'static str, shape: &TileShape, out: usize) -> Result<(T
             ])?,
             1,
         ),
-        Form::Columns => (
+        // a single-row matrix on the garbage form: its zero padding along dimension 1 clears
+        // the garbage in the same product, so no mask and no replication are needed
+        Form::Columns | Form::Garbage if form == Form::Columns || out == 1 => (
             TileShape::new(vec![
                 TileDim::new(f, t0),
                 TileDim::new(out, t1),
@@ -359,7 +362,11 @@ pub(crate) fn linear_plan(
             "patches only feed a first convolution",
         ));
     }
-    let pre = to_columns_plan(layer, shape)?;
+    let pre = if out == 1 {
+        OpPlan::free(shape.clone())
+    } else {
+        to_columns_plan(layer, shape)?
+    };
     let (w, dim) = weight_shape(layer, &pre.output, out)?;
     let mm = plan::mul_sum(&pre.output, &w, Operand::Plaintext, dim)?;
     let mut p = pre.then(mm);
@@ -396,7 +403,11 @@ pub(crate) fn apply_linear<B: Backend>(
             "matrix columns differ from the features",
         ));
     }
-    let x = to_columns(layer, ev, x)?;
+    let x = if m.nrows() == 1 {
+        Cow::Borrowed(x)
+    } else {
+        Cow::Owned(to_columns(layer, ev, x)?)
+    };
     let (form, _) = classify(layer, x.shape())?;
     let (wshape, dim) = weight_shape(layer, x.shape(), m.nrows())?;
     let w = PlainTileTensor::encode_for_mul(ev, &arrange_weights(form, m), wshape, x.level())?;
@@ -417,7 +428,7 @@ pub(crate) fn add_bias<B: Backend>(
             let arr = arrange_bias(layer, y.shape(), b)?;
             let p =
                 PlainTileTensor::encode_for_add(ev, &arr, y.shape().clone(), y.level(), y.scale())?;
-            Ok(y.add_plain(ev, &p)?)
+            Ok(y.add_plain_owned(ev, &p)?)
         }
     }
 }

@@ -8,7 +8,7 @@ use crate::layers::{Activation, AvgPool2d, Conv2d, Dense, Flatten, Layer, Reshap
 use crate::poly::ActivationFn;
 use crate::values::{add_values, live_value};
 use hetile_backend::{Backend, Client, KeyRequirements};
-use hetile_tiles::{plan, BinaryOp, OpCost, OpPlan, Operand, TileShape, TileTensor};
+use hetile_tiles::{plan, BinaryOp, EncryptionKey, OpCost, OpPlan, Operand, TileShape, TileTensor};
 use ndarray::{Array1, Array2, Array4, ArrayD, IxDyn};
 use std::borrow::Cow;
 
@@ -647,7 +647,7 @@ impl Model {
         Ok(self.plan(packing, batch)?.keys)
     }
 
-    /// Packs and encrypts a batch `[B, ...input dims]` (client side), as
+    /// Packs and encrypts a batch `[B, ...input dims]` with the public key (client side), as
     /// [`Model::input_shape`] says.
     /// Errors: [`LayerError::ArrayShape`], packing and backend errors.
     pub fn encrypt_input<B: Backend>(
@@ -656,20 +656,38 @@ impl Model {
         x: &ArrayD<f64>,
         packing: &Packing,
     ) -> Result<TileTensor<B>> {
+        self.encrypt_input_with(client, x, packing, EncryptionKey::Public)
+    }
+
+    /// [`Model::encrypt_input`] with the chosen key: the client that owns the secret key may
+    /// encrypt with it ([`EncryptionKey::Secret`]: seeded ciphertexts, about half the request
+    /// size, less noise). Errors: as [`Model::encrypt_input`].
+    pub fn encrypt_input_with<B: Backend>(
+        &self,
+        client: &B::Client,
+        x: &ArrayD<f64>,
+        packing: &Packing,
+        key: EncryptionKey,
+    ) -> Result<TileTensor<B>> {
         let b = super::layers::check_batch(x, &self.input)?;
-        match self.first_strategy() {
-            Some((c, ConvStrategy::Im2col)) => return c.encrypt_patches(client, x, packing),
-            Some((c, ConvStrategy::Interleaved)) => {
-                let arr = interleaved::pack(x, c.padding())?;
-                let shape = self.input_shape(packing, b)?;
-                return Ok(TileTensor::encrypt(client, &arr, shape)?);
+        let params = client.params();
+        let (level, scale) = (params.max_level(), params.default_scale());
+        let (arr, shape) = match self.first_strategy() {
+            Some((c, ConvStrategy::Im2col)) => (c.im2col(x)?, c.patches_shape(packing, b)?),
+            Some((c, ConvStrategy::Interleaved)) => (
+                interleaved::pack(x, c.padding())?,
+                self.input_shape(packing, b)?,
+            ),
+            _ => {
+                let f: usize = self.input.iter().product();
+                let flat: Vec<f64> = x.iter().copied().collect();
+                let arr = ArrayD::from_shape_fn(IxDyn(&[f, 1, b]), |ix| flat[ix[2] * f + ix[0]]);
+                (arr, packing.columns(f, b)?)
             }
-            _ => {}
-        }
-        let f: usize = self.input.iter().product();
-        let flat: Vec<f64> = x.iter().copied().collect();
-        let arr = ArrayD::from_shape_fn(IxDyn(&[f, 1, b]), |ix| flat[ix[2] * f + ix[0]]);
-        Ok(TileTensor::encrypt(client, &arr, packing.columns(f, b)?)?)
+        };
+        Ok(TileTensor::encrypt_with(
+            client, &arr, shape, level, scale, key,
+        )?)
     }
 
     /// The encrypted forward (server side), following [`Model::plan_for`] on the input's shape.

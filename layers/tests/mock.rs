@@ -101,6 +101,29 @@ fn mlp_with_row_column_and_garbage_forms() {
 }
 
 #[test]
+fn single_output_dense_clears_the_garbage_with_its_weights() {
+    // the fraud MLP's shape: the last dense reads the garbage form and has one output row
+    let model = Model::sequential(&[30])
+        .dense(mat(16, 30, 11), vec1(16, 12))
+        .square()
+        .dense(mat(8, 16, 13), vec1(8, 14))
+        .square()
+        .dense(mat(1, 8, 15), vec1(1, 16))
+        .build()
+        .unwrap();
+    let packing = Packing::new([8, 16, 16]).unwrap();
+    let plan = model.plan(&packing, 3).unwrap();
+    let last = &plan.nodes[4];
+    assert!(plan.nodes[3].plan.output.to_string().contains('?'));
+    // one plaintext product, no mask, no replication: one level and only the sum's rotations
+    assert_eq!(last.plan.cost.depth, 1);
+    assert_eq!(last.plan.cost.rotations, 3);
+    assert_eq!(plan.depth, 5);
+    let x = uniform(&[3, 30], -1.0, 1.0, 17);
+    check_on_counting_mock(&model, &x, &packing, 12);
+}
+
+#[test]
 fn dense_weights_at_batch_tiles_are_scalar_products() {
     // 30 -> 16 -> square -> 4: at tile [1, 1, B] every weight tile holds one weight, multiplied
     // in with mul_scalar (no encoding); at a tile spreading features over slots, with mul_plain

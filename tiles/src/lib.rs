@@ -54,4 +54,4 @@ pub use error::{Result, TileError};
 pub use matmul::{MatMulLayout, MatMulShapes, MatVecLayout, MatVecShapes, PlainMatrix};
 pub use plan::{BinaryOp, Operand};
 pub use shape::{TileDim, TileShape};
-pub use tensor::{prime_scale, PlainTileTensor, TileTensor};
+pub use tensor::{prime_scale, EncryptionKey, PlainTileTensor, TileTensor};

@@ -70,13 +70,26 @@ fn add_plain_tile<B: Backend>(
     j: usize,
     subtract: bool,
 ) -> std::result::Result<B::Ciphertext, BackendError> {
+    let mut y = x.clone();
+    add_plain_tile_assign(ev, &mut y, p, j, subtract)?;
+    Ok(y)
+}
+
+/// [`add_plain_tile`] in place.
+fn add_plain_tile_assign<B: Backend>(
+    ev: &B::Evaluator,
+    x: &mut B::Ciphertext,
+    p: &PlainTileTensor<B>,
+    j: usize,
+    subtract: bool,
+) -> std::result::Result<(), BackendError> {
     match &p.tiles {
         PlainTiles::Constants(c) if x.level() == p.level && x.scale() == p.scale => {
             let c = constant_at(p, c, j)?;
-            ev.add_scalar(x, if subtract { -c } else { c })
+            ev.add_scalar_assign(x, if subtract { -c } else { c })
         }
-        _ if subtract => ev.sub_plain(x, plain_tile(ev, p, j)?.as_ref()),
-        _ => ev.add_plain(x, plain_tile(ev, p, j)?.as_ref()),
+        _ if subtract => ev.sub_plain_assign(x, plain_tile(ev, p, j)?.as_ref()),
+        _ => ev.add_plain_assign(x, plain_tile(ev, p, j)?.as_ref()),
     }
 }
 
@@ -197,6 +210,24 @@ impl<B: Backend> TileTensor<B> {
         self.zip_with(&p.shape, &plain_indices(p), false, |x, &j| {
             add_plain_tile(ev, x, p, j, false)
         })
+    }
+
+    /// [`TileTensor::add_plain`] consuming `self`: when broadcasting keeps `self`'s tiles one
+    /// to one (a plaintext of the same tile count, or replicated along the other dimensions)
+    /// the sums are made in place, without a copy of the ciphertexts. Same errors.
+    pub fn add_plain_owned(mut self, ev: &B::Evaluator, p: &PlainTileTensor<B>) -> Result<Self> {
+        let bc = broadcast(&self.shape, &p.shape, false)?;
+        let in_place = bc.pairs.len() == self.tiles.len()
+            && bc.pairs.iter().enumerate().all(|(k, &(i, _))| i == k);
+        if !in_place {
+            return self.add_plain(ev, p);
+        }
+        self.tiles
+            .par_iter_mut()
+            .zip(bc.pairs.par_iter())
+            .try_for_each(|(t, &(_, j))| add_plain_tile_assign(ev, t, p, j, false))?;
+        self.shape = bc.output;
+        Ok(self)
     }
 
     /// Elementwise `self - p`, as [`TileTensor::add_plain`].

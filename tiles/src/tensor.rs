@@ -166,6 +166,17 @@ impl<B: Backend> fmt::Debug for TileTensor<B> {
     }
 }
 
+/// The key a client encrypts with.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum EncryptionKey {
+    /// The public key: anyone holding the public context can encrypt.
+    #[default]
+    Public,
+    /// The secret key ([`Client::encrypt_symmetric`]): only for the key's owner; the
+    /// ciphertexts are seeded (about half the size on the wire) and carry less noise.
+    Secret,
+}
+
 impl<B: Backend> TileTensor<B> {
     /// Packs `array` (whose shape must be `shape.logical_shape()`) into tiles, encodes each at the
     /// top level and default scale and encrypts it with the public key (client side).
@@ -191,13 +202,30 @@ impl<B: Backend> TileTensor<B> {
         level: Level,
         scale: Scale,
     ) -> Result<Self> {
+        Self::encrypt_with(client, array, shape, level, scale, EncryptionKey::Public)
+    }
+
+    /// As [`TileTensor::encrypt_at`], encrypting with the chosen key: the client that owns the
+    /// secret key may encrypt with it ([`EncryptionKey::Secret`]), which gives smaller (seeded)
+    /// ciphertexts with less noise, at less cost. Errors: as [`TileTensor::encrypt`].
+    pub fn encrypt_with(
+        client: &B::Client,
+        array: &ArrayD<f64>,
+        shape: TileShape,
+        level: Level,
+        scale: Scale,
+        key: EncryptionKey,
+    ) -> Result<Self> {
         shape.check_slots(client.params().slots())?;
         let values = pack_for::<B>(&shape, array)?;
         let tiles = values
             .par_iter()
             .map(|v| {
                 let pt = client.encode(v, level, scale)?;
-                Ok(client.encrypt(&pt)?)
+                Ok(match key {
+                    EncryptionKey::Public => client.encrypt(&pt)?,
+                    EncryptionKey::Secret => client.encrypt_symmetric(&pt)?,
+                })
             })
             .collect::<Result<Vec<_>>>()?;
         Self::from_tiles(shape, tiles)

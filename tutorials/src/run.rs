@@ -1,6 +1,7 @@
 //! One encrypted tutorial run, client and server kept apart: the client generates keys for
 //! exactly the plan's evaluation keys, publishes its public context as bytes, encrypts each
-//! batch and sends it; the server rebuilds its evaluator from the public bytes alone
+//! batch with its secret key (it owns the key: seeded ciphertexts, half the bytes of a
+//! public-key encryption, less noise) and sends it; the server rebuilds its evaluator from the public bytes alone
 //! ([`Wire::open`]), runs the model and sends the result back; the client decrypts.
 
 use crate::error::{Result, TutorialError};
@@ -8,6 +9,7 @@ use crate::wire::{Wire, WireTensor};
 use hetile_backend::Client;
 use hetile_layers::Model;
 use hetile_opt::Plan;
+use hetile_tiles::EncryptionKey;
 use indicatif::{ProgressBar, ProgressStyle};
 use ndarray::{ArrayD, Axis, Dimension, IxDyn};
 use serde::Serialize;
@@ -251,7 +253,8 @@ fn run_repeated<B: Wire>(
         let mut last = None;
         for _ in 0..repeats.max(1) {
             let t = Instant::now();
-            let ct = model.encrypt_input::<B>(&client, &chunk, &packing)?;
+            let ct =
+                model.encrypt_input_with::<B>(&client, &chunk, &packing, EncryptionKey::Secret)?;
             let request = WireTensor::pack(&cctx, &ct)?;
             enc_t.push(t.elapsed().as_secs_f64());
 

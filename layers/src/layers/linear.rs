@@ -6,7 +6,7 @@ use super::{check_batch, Layer};
 use crate::error::{LayerError, Result};
 use crate::form::{self, ConvStrategy, Form, Packing};
 use crate::interleaved;
-use hetile_backend::{Backend, Client};
+use hetile_backend::Backend;
 use hetile_tiles::{OpPlan, TileShape, TileTensor};
 use ndarray::{Array1, Array2, Array4, ArrayD, Ix2, IxDyn};
 
@@ -160,7 +160,7 @@ impl Layer for Dense {
 ///
 /// Encrypted, it runs by its [`ConvStrategy`]:
 /// - [`ConvStrategy::Im2col`]: reads image-to-column patches packed by the client
-///   ([`Conv2d::encrypt_patches`]; first layer only): one multiply-then-sum over the patch
+///   ([`crate::Model::encrypt_input`]; first layer only): one multiply-then-sum over the patch
 ///   dimension, whose result holds the output in channel-height-width order;
 /// - [`ConvStrategy::Interleaved`]: reads the interleaved form and keeps it
 ///   ([`crate::interleaved`]); a first layer reads the image the client padded, a chained one
@@ -334,26 +334,6 @@ impl Conv2d {
             }
         }
         Ok(out)
-    }
-
-    /// Packs and encrypts a batch as image-to-column patches in `packing` (client side).
-    /// Errors: shape, packing and backend errors.
-    pub fn encrypt_patches<B: Backend>(
-        &self,
-        client: &B::Client,
-        x: &ArrayD<f64>,
-        packing: &Packing,
-    ) -> Result<TileTensor<B>> {
-        let arr = self.im2col(x)?;
-        let shape = self.patches_shape(packing, x.shape()[0])?;
-        let params = client.params();
-        Ok(TileTensor::encrypt_at(
-            client,
-            &arr,
-            shape,
-            params.max_level(),
-            params.default_scale(),
-        )?)
     }
 
     /// The tile shape of the patches of a batch of `batch` samples in `packing`.
