@@ -19,6 +19,7 @@
 //!
 //! [`ConvStrategy`] says which of these a convolution reads.
 
+use crate::cache::{Role, WeightCache};
 use crate::error::{LayerError, Result};
 use hetile_backend::Backend;
 use hetile_tiles::{
@@ -387,6 +388,7 @@ pub(crate) fn apply_linear<B: Backend>(
     x: &TileTensor<B>,
     m: &Array2<f64>,
     bias: Option<&Array1<f64>>,
+    cache: Option<&WeightCache>,
 ) -> Result<TileTensor<B>> {
     let (form, f) = classify(layer, x.shape())?;
     if form == Form::Patches {
@@ -410,9 +412,22 @@ pub(crate) fn apply_linear<B: Backend>(
     };
     let (form, _) = classify(layer, x.shape())?;
     let (wshape, dim) = weight_shape(layer, x.shape(), m.nrows())?;
-    let w = PlainTileTensor::encode_for_mul(ev, &arrange_weights(form, m), wshape, x.level())?;
+    let level = x.level();
+    let encode = || -> Result<PlainTileTensor<B>> {
+        let arr = arrange_weights(form, m);
+        Ok(PlainTileTensor::encode_for_mul(
+            ev,
+            &arr,
+            wshape.clone(),
+            level,
+        )?)
+    };
+    let w = match cache {
+        Some(c) => c.get_or_encode::<B>(ev, Role::Weights, &wshape, level, x.scale(), encode)?,
+        None => std::sync::Arc::new(encode()?),
+    };
     let y = x.mul_sum_plain(ev, &w, dim)?;
-    add_bias(layer, ev, y, bias)
+    add_bias_cached(layer, ev, y, bias, cache)
 }
 
 /// Adds a per-feature bias at the activation's level and scale.
@@ -422,15 +437,34 @@ pub(crate) fn add_bias<B: Backend>(
     y: TileTensor<B>,
     bias: Option<&Array1<f64>>,
 ) -> Result<TileTensor<B>> {
-    match bias {
-        None => Ok(y),
-        Some(b) => {
-            let arr = arrange_bias(layer, y.shape(), b)?;
-            let p =
-                PlainTileTensor::encode_for_add(ev, &arr, y.shape().clone(), y.level(), y.scale())?;
-            Ok(y.add_plain_owned(ev, &p)?)
-        }
-    }
+    add_bias_cached(layer, ev, y, bias, None)
+}
+
+/// [`add_bias`] taking the encoded bias from `cache` when one is given.
+fn add_bias_cached<B: Backend>(
+    layer: &'static str,
+    ev: &B::Evaluator,
+    y: TileTensor<B>,
+    bias: Option<&Array1<f64>>,
+    cache: Option<&WeightCache>,
+) -> Result<TileTensor<B>> {
+    let Some(b) = bias else { return Ok(y) };
+    let (shape, level, scale) = (y.shape().clone(), y.level(), y.scale());
+    let encode = || -> Result<PlainTileTensor<B>> {
+        let arr = arrange_bias(layer, &shape, b)?;
+        Ok(PlainTileTensor::encode_for_add(
+            ev,
+            &arr,
+            shape.clone(),
+            level,
+            scale,
+        )?)
+    };
+    let p = match cache {
+        Some(c) => c.get_or_encode::<B>(ev, Role::Bias, &shape, level, scale, encode)?,
+        None => std::sync::Arc::new(encode()?),
+    };
+    Ok(y.add_plain_owned(ev, &p)?)
 }
 
 /// The features of a decrypted activation as `[B, F]` (from logical `[1, F, B]` or `[F, 1, B]`).

@@ -17,7 +17,8 @@
 //! the exact [`hetile_backend::KeyRequirements`]. The batch is the last tile dimension
 //! ([`Packing`]), so one ciphertext scores many samples. The ONNX importer (feature `onnx`,
 //! `onnx::load`) maps an ONNX graph onto a model. Weights are encoded at each encrypted run,
-//! at the level the activation reaches (a compiled, pre-encoded model is a later stage).
+//! at the level the activation reaches; a server answering request after request can keep the
+//! dense layers' encoded weights ([`Model::cache_encoded_weights`]).
 //!
 //! Convolution strategies ([`Model::conv_strategies`], [`Model::with_conv_strategies`]): by
 //! default a first convolution reads image-to-column patches packed by the client and later
@@ -81,6 +82,7 @@
 //! # }
 //! ```
 
+pub mod cache;
 pub mod error;
 pub mod form;
 pub mod interleaved;
@@ -92,6 +94,7 @@ pub mod poly;
 pub mod polyeval;
 mod values;
 
+pub use cache::WeightCache;
 pub use error::{LayerError, Result};
 pub use form::{ConvStrategy, Form, Packing};
 pub use layers::{Activation, AvgPool2d, Conv2d, Dense, Flatten, Layer, Reshape};

@@ -647,6 +647,17 @@ impl Model {
         Ok(self.plan(packing, batch)?.keys)
     }
 
+    /// Keeps (or stops keeping) the dense layers' encoded weights and biases between encrypted
+    /// runs ([`crate::WeightCache`]): a server answering request after request then encodes
+    /// them once per level and packing instead of on every run. Off by default.
+    pub fn cache_encoded_weights(&self, on: bool) {
+        for node in &self.nodes {
+            if let Node::Dense(d) = node {
+                d.weight_cache().set_enabled(on);
+            }
+        }
+    }
+
     /// Packs and encrypts a batch `[B, ...input dims]` with the public key (client side), as
     /// [`Model::input_shape`] says.
     /// Errors: [`LayerError::ArrayShape`], packing and backend errors.

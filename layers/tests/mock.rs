@@ -9,7 +9,7 @@ use common::{
 };
 use hetile_backend::{Backend, Client, Level, Meta};
 use hetile_layers::{
-    evaluate_ciphertext, poly_cost, ActivationFn, ChebyshevSeries, Model, Packing,
+    evaluate_ciphertext, poly_cost, ActivationFn, ChebyshevSeries, Model, Node, Packing,
 };
 use hetile_mock::{MockBackend, MockClient, NoiseModel};
 use ndarray::ArrayD;
@@ -121,6 +121,45 @@ fn single_output_dense_clears_the_garbage_with_its_weights() {
     assert_eq!(plan.depth, 5);
     let x = uniform(&[3, 30], -1.0, 1.0, 17);
     check_on_counting_mock(&model, &x, &packing, 12);
+}
+
+#[test]
+fn cached_weights_serve_later_runs_and_other_parameters() {
+    let model = Model::sequential(&[30])
+        .dense(mat(16, 30, 21), vec1(16, 22))
+        .square()
+        .dense(mat(1, 16, 23), vec1(1, 24))
+        .build()
+        .unwrap();
+    let packing = Packing::new([16, 32, 16]).unwrap();
+    let x = uniform(&[1, 30], -1.0, 1.0, 25);
+    let want = model.forward_plain(&x).unwrap();
+    let plan = model.plan(&packing, 1).unwrap();
+    let dense = |i: usize| match &model.nodes()[i] {
+        Node::Dense(d) => d.weight_cache().bytes(),
+        _ => unreachable!(),
+    };
+    let run = |levels: usize| {
+        let p = params(14, levels);
+        let (client, ev) = counting_mock(&p, &plan.keys);
+        let ct = model.encrypt_input::<CMock>(&client, &x, &packing).unwrap();
+        let out = model.forward_encrypted::<CMock>(&ev, &ct).unwrap();
+        let got = model.decrypt_output::<CMock>(&client, &out).unwrap();
+        assert!(max_diff(&got, &want) < 1e-6);
+    };
+    run(plan.depth);
+    assert_eq!(dense(0), 0, "off by default");
+    model.cache_encoded_weights(true);
+    run(plan.depth);
+    let first = dense(0);
+    assert!(first > 0 && dense(2) > 0);
+    run(plan.depth);
+    assert_eq!(dense(0), first, "the second run reads the cache");
+    // other parameters (and levels) get their own entries, never the first ones
+    run(plan.depth + 1);
+    assert!(dense(0) > first);
+    model.cache_encoded_weights(false);
+    assert_eq!(dense(0), 0);
 }
 
 #[test]

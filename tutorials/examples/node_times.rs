@@ -1,7 +1,8 @@
 //! Per-node server times of a plan on the native backend (profiling aid, not a test).
-//! Usage: `node_times plan.yaml [repeats]`: key generation with exactly the plan's keys, one
-//! secret-key encryption of a deterministic batch, `repeats` server runs; prints the median
-//! time of every node and of the whole run, on the plan's thread count.
+//! Usage: `node_times plan.yaml [repeats] [nocache]`: key generation with exactly the plan's
+//! keys, one secret-key encryption of a deterministic batch, `repeats` server runs (the dense
+//! weights cached between runs, as the tutorials' server does, unless `nocache`); prints the
+//! median time of every node and of the whole run, on the plan's thread count.
 
 use hetile_backend::{Backend, Client};
 use hetile_ckks::CkksBackend;
@@ -31,6 +32,7 @@ fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     };
     let model = hetile_layers::onnx::load(&source.path, &options)?;
     let model = plan.configure(&model)?;
+    model.cache_encoded_weights(args.get(2).map(String::as_str) != Some("nocache"));
     let params = plan.params()?;
     let packing = plan.packing()?;
     let pool = rayon::ThreadPoolBuilder::new()

@@ -209,6 +209,8 @@ fn run_repeated<B: Wire>(
     }
     // the plan's packing and keys were chosen for its convolution strategies
     let configured = plan.configure(model)?;
+    // the server answers batch after batch: it encodes the dense weights once
+    configured.cache_encoded_weights(true);
     let model = &configured;
     let params = plan.params()?;
     let packing = plan.packing()?;

@@ -3,6 +3,7 @@
 //! depthwise interleaved convolution on the interleaved form).
 
 use super::{check_batch, Layer};
+use crate::cache::WeightCache;
 use crate::error::{LayerError, Result};
 use crate::form::{self, ConvStrategy, Form, Packing};
 use crate::interleaved;
@@ -32,6 +33,8 @@ pub struct Dense {
     bias: Array1<f64>,
     /// The valid `[C, H, W]` window of an interleaved input (set by the model).
     window: Option<[usize; 3]>,
+    /// The encoded weights and bias kept between runs, when enabled.
+    cache: WeightCache,
 }
 
 impl Dense {
@@ -53,6 +56,7 @@ impl Dense {
             weights,
             bias,
             window: None,
+            cache: WeightCache::default(),
         })
     }
     /// The same layer reading an interleaved input whose valid window is `[C, H, W]` (flattened
@@ -60,6 +64,11 @@ impl Dense {
     pub(crate) fn reading_window(mut self, window: [usize; 3]) -> Dense {
         self.window = Some(window);
         self
+    }
+    /// The memo of this layer's encoded weights and bias (off by default; see
+    /// [`crate::Model::cache_encoded_weights`]).
+    pub fn weight_cache(&self) -> &WeightCache {
+        &self.cache
     }
     /// The weights `out x in`.
     pub fn weights(&self) -> &Array2<f64> {
@@ -151,7 +160,14 @@ impl Layer for Dense {
                 Some(&self.bias),
             );
         }
-        form::apply_linear("dense", ev, x, &self.weights, Some(&self.bias))
+        form::apply_linear(
+            "dense",
+            ev,
+            x,
+            &self.weights,
+            Some(&self.bias),
+            Some(&self.cache),
+        )
     }
 }
 
@@ -463,6 +479,7 @@ impl Layer for Conv2d {
                 x,
                 &self.unrolled_matrix(),
                 Some(&self.feature_bias()),
+                None,
             ),
         }
     }
@@ -619,6 +636,6 @@ impl Layer for AvgPool2d {
                 interleaved::linear_forward("avg_pool", ev, x, self.input, &self.matrix(), None)
             };
         }
-        form::apply_linear("avg_pool", ev, x, &self.matrix(), None)
+        form::apply_linear("avg_pool", ev, x, &self.matrix(), None, None)
     }
 }
