@@ -32,6 +32,9 @@ fn bench_preset(c: &mut Criterion, preset: &str) {
     c.bench_function(&name("encrypt_pk"), |b| {
         b.iter(|| client.encrypt(black_box(&pt)))
     });
+    c.bench_function(&name("encode_encrypt_pk"), |b| {
+        b.iter(|| client.encrypt_values(black_box(&x)))
+    });
     c.bench_function(&name("decrypt_decode"), |b| {
         b.iter(|| client.decrypt_values(black_box(&ct)))
     });

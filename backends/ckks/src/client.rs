@@ -3,7 +3,9 @@
 use crate::context::CkksContext;
 use crate::encoding::{
     check_ciphertext, check_plaintext, decode_complex, encode_complex, encode_real,
+    encode_real_coefficients,
 };
+use crate::encrypt::{encrypt_public, EncryptionKey, EncryptionNoise};
 use crate::evaluator::CkksEvaluator;
 use crate::keys::{
     gaussian_ntt, relinearization_key, EvaluationKeys, GaloisKey, PublicKey, SecretKey, Wiped,
@@ -14,12 +16,12 @@ use crate::types::{Ciphertext, Plaintext};
 use crate::{CkksBackend, RingResultExt};
 use hetile_backend::{Client, Complex, Error, KeyRequirements, Level, Params, Result, Scale};
 use hetile_ring::galois::{galois_element_conjugate, galois_element_for_rotation};
-use hetile_ring::rns::{Representation, RnsPoly};
+use hetile_ring::rns::Representation;
 use hetile_ring::sampling::Sampler;
 use std::collections::btree_map::Entry;
 use std::fmt;
 use std::sync::{Arc, Mutex};
-use zeroize::{Zeroize, Zeroizing};
+use zeroize::Zeroizing;
 
 /// The CKKS client: owns the secret key (never leaves this struct), the public key and the
 /// evaluation keys it generated, and a ChaCha20 sampler for encryption noise.
@@ -27,6 +29,8 @@ pub struct CkksClient {
     pub(crate) ctx: Arc<CkksContext>,
     sk: SecretKey,
     pk: PublicKey,
+    /// The public key prepared for encryption (see the `encrypt` module).
+    enc_key: EncryptionKey,
     eval_keys: Arc<EvaluationKeys>,
     requirements: KeyRequirements,
     sampler: Mutex<Sampler>,
@@ -58,10 +62,12 @@ impl CkksClient {
         let sk = SecretKey::generate(&ctx, &mut sampler)?;
         let pk = PublicKey::generate(&ctx, &sk, &mut sampler)?;
         let eval_keys = Arc::new(generate_evaluation_keys(&ctx, &sk, keys, &mut sampler)?);
+        let enc_key = EncryptionKey::new(&ctx, &pk)?;
         Ok(CkksClient {
             ctx,
             sk,
             pk,
+            enc_key,
             eval_keys,
             requirements: keys.clone(),
             sampler: Mutex::new(sampler),
@@ -109,6 +115,7 @@ impl CkksClient {
             ctx,
             sk,
             pk: public.public_key().clone(),
+            enc_key: EncryptionKey::new(public.context(), public.public_key())?,
             eval_keys: Arc::clone(public.evaluation_keys()),
             requirements: public.key_requirements().clone(),
             sampler: Mutex::new(sampler),
@@ -147,6 +154,18 @@ impl CkksClient {
             reason: "the sampler lock is poisoned".into(),
         })?;
         f(&mut guard)
+    }
+
+    /// The ternary `u` and Gaussian `e0`, `e1` of one public-key encryption.
+    fn sample_encryption_noise(&self) -> Result<EncryptionNoise> {
+        let n = self.ctx.ring().degree();
+        self.with_sampler_locked(|s| {
+            Ok(EncryptionNoise {
+                u: Zeroizing::new(s.ternary(n)),
+                e0: Zeroizing::new(s.gaussian(n)),
+                e1: Zeroizing::new(s.gaussian(n)),
+            })
+        })
     }
 
     /// The secret key limbs of `Q_level` (wiped on drop).
@@ -244,35 +263,40 @@ impl Client<CkksBackend> for CkksClient {
         encode_complex(&self.ctx, values, level, scale)
     }
 
-    /// `(c0, c1) = (u*b + e0 + m, u*a + e1)` with `u` ternary and `e0, e1` Gaussian.
+    /// `(c0, c1) = (round((u*b + e0)/p) + m, round((u*a + e1)/p))` with `u` ternary, `e0, e1`
+    /// Gaussian, computed over `Q_l ∪ {p}` (`p` the first special prime), so that the fresh noise
+    /// is the rounding of the division; `(u*b + e0 + m, u*a + e1)` over `Q_l` without special
+    /// primes (see the `encrypt` module).
     fn encrypt(&self, pt: &Plaintext) -> Result<Ciphertext> {
         check_plaintext(&self.ctx, pt)?;
-        let ring = self.ctx.ring();
-        let basis = &self.ctx.level(pt.level)?.q_basis;
-        let (u, e0, e1) = self.with_sampler_locked(|s| {
-            let mut coeffs = s.ternary(ring.degree());
-            let u = RnsPoly::from_signed(ring, basis, &coeffs);
-            coeffs.zeroize();
-            let mut u = Wiped(u.ring()?);
-            u.0.to_ntt(ring);
-            let e0 = gaussian_ntt(&self.ctx, s, basis)?;
-            let e1 = gaussian_ntt(&self.ctx, s, basis)?;
-            Ok((u, e0, e1))
-        })?;
-        let k = basis.len();
-        let mut c0 = self.pk.b.select_limbs(0..k);
-        c0.mul_assign(ring, &u.0).ring()?;
-        c0.add_assign(ring, &e0.0).ring()?;
-        c0.add_assign(ring, &pt.poly).ring()?;
-        let mut c1 = self.pk.a.select_limbs(0..k);
-        c1.mul_assign(ring, &u.0).ring()?;
-        c1.add_assign(ring, &e1.0).ring()?;
+        let noise = self.sample_encryption_noise()?;
+        let (c0, c1) = encrypt_public(&self.ctx, &self.enc_key, &pt.poly, &noise)?;
         Ok(Ciphertext {
             c0,
             c1,
             level: pt.level,
             scale: pt.scale,
             context: pt.context,
+            seed: None,
+        })
+    }
+
+    /// Encodes at the top level and default scale and encrypts, like [`Client::encrypt`] of
+    /// [`Client::encode`] (the same ciphertext for the same randomness), with the message folded
+    /// into the encryption's NTTs instead of being transformed by the encoder.
+    fn encrypt_values(&self, values: &[f64]) -> Result<Ciphertext> {
+        let params = self.ctx.params();
+        let (level, scale) = (params.max_level(), params.default_scale());
+        // Wiped on drop like every plaintext.
+        let m = Wiped(encode_real_coefficients(&self.ctx, values, level, scale)?);
+        let noise = self.sample_encryption_noise()?;
+        let (c0, c1) = encrypt_public(&self.ctx, &self.enc_key, &m.0, &noise)?;
+        Ok(Ciphertext {
+            c0,
+            c1,
+            level,
+            scale,
+            context: params.fingerprint(),
             seed: None,
         })
     }

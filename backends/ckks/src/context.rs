@@ -57,6 +57,8 @@ pub struct CkksContext {
     digits: Vec<Range<usize>>,
     /// `P mod q_i` for every ciphertext prime.
     p_mod_q: Vec<u64>,
+    /// The basis of the public key: `Q_L` followed by the first special prime when there is one.
+    pk_basis: Vec<usize>,
     levels: Vec<LevelTables>,
 }
 
@@ -142,6 +144,7 @@ impl CkksContext {
                 rescale,
             });
         }
+        let pk_basis = (0..num_q).chain(special.first().copied()).collect();
         Ok(Arc::new(CkksContext {
             params: params.clone(),
             ring,
@@ -150,6 +153,7 @@ impl CkksContext {
             special,
             digits,
             p_mod_q,
+            pk_basis,
             levels,
         }))
     }
@@ -183,6 +187,18 @@ impl CkksContext {
     /// Context indices of `Q_L ∪ P`, the basis of secret and switching keys.
     pub(crate) fn full_qp_basis(&self) -> &[usize] {
         &self.levels[self.num_q - 1].qp_basis
+    }
+
+    /// The special prime of public-key encryption (the first special prime): fresh ciphertexts are
+    /// computed over `Q_l ∪ {p}` and divided by `p`. `None` without special primes.
+    pub(crate) fn encryption_prime(&self) -> Option<usize> {
+        self.special.first().copied()
+    }
+
+    /// Context indices of the public key's basis, `Q_L` followed by
+    /// [`CkksContext::encryption_prime`] when there is one (a prefix of `Q_L ∪ P`).
+    pub(crate) fn public_key_basis(&self) -> &[usize] {
+        &self.pk_basis
     }
 
     /// `P mod q_i` for ciphertext prime `i`.

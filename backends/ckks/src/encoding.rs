@@ -34,6 +34,21 @@ pub(crate) fn encode_complex(
     encode_unchecked(ctx, values, level, scale)
 }
 
+/// [`encode_real`] in coefficient form (for a fused encode-and-encrypt, which folds the
+/// message into its own NTT). The result is not a valid [`Plaintext`] of the evaluator.
+pub(crate) fn encode_real_coefficients(
+    ctx: &CkksContext,
+    values: &[f64],
+    level: Level,
+    scale: Scale,
+) -> Result<RnsPoly> {
+    check_encodable(ctx.params(), values.iter().copied(), level, scale)?;
+    let complex: Vec<Complex> = values.iter().map(|&re| Complex::new(re, 0.0)).collect();
+    let coeffs = ctx.encoder().slots_to_coeffs(&complex, scale.value())?;
+    let tables = ctx.level(level)?;
+    RnsPoly::from_f64_rounded(ctx.ring(), &tables.q_basis, &coeffs).ring()
+}
+
 fn encode_unchecked(
     ctx: &CkksContext,
     values: &[Complex],

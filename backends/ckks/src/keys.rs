@@ -137,7 +137,10 @@ pub(crate) fn gaussian_ntt(
     Ok(poly)
 }
 
-/// The public key `(b, a) = (-a*s + e, a)` over `Q_L`, NTT form.
+/// The public key `(b, a) = (-a*s + e, a)`, NTT form, over `Q_L` followed by the first special
+/// prime `p` when the parameters have special primes (see
+/// [`Client::encrypt`](hetile_backend::Client::encrypt): fresh ciphertexts are computed over
+/// `Q_l ∪ {p}` and divided by `p`, which divides the encryption noise by `p`).
 #[derive(Clone, Debug)]
 pub struct PublicKey {
     pub(crate) b: RnsPoly,
@@ -149,11 +152,12 @@ impl PublicKey {
     ///
     /// Errors: internal ring errors only.
     pub fn generate(ctx: &CkksContext, sk: &SecretKey, sampler: &mut Sampler) -> Result<PublicKey> {
-        let q_basis = ctx.level(ctx.params().max_level())?.q_basis.clone();
+        let basis = ctx.public_key_basis();
         let ring = ctx.ring();
-        let a = sampler.uniform_poly(ring, &q_basis, Representation::Ntt);
-        let s = Wiped(sk.poly().select_limbs(0..q_basis.len()));
-        let e = gaussian_ntt(ctx, sampler, &q_basis)?;
+        let a = sampler.uniform_poly(ring, basis, Representation::Ntt);
+        // The public key's basis is a prefix of the secret's `Q_L ∪ P`.
+        let s = Wiped(sk.poly().select_limbs(0..basis.len()));
+        let e = gaussian_ntt(ctx, sampler, basis)?;
         let mut b = a.clone();
         b.mul_assign(ring, &s.0).ring()?;
         b.neg_assign(ring);

@@ -44,16 +44,15 @@ pub(crate) fn decompose(ctx: &CkksContext, level: Level, c: &RnsPoly) -> Result<
         });
     }
     let ring = ctx.ring();
-    let mut coeff = RnsPoly::zero_pooled(ring, c.moduli(), Representation::Ntt);
-    coeff.as_mut_slice().copy_from_slice(c.as_slice());
-    coeff.to_coeff(ring);
+    let coeff = c.to_coeff_pooled(ring);
     let n = ring.degree();
     let digits = tables
         .mod_up
         .par_iter()
         .map(|d| -> Result<(usize, RnsPoly)> {
             let input = &coeff.as_slice()[d.positions.start * n..d.positions.end * n];
-            let mut out = RnsPoly::zero_pooled(ring, &tables.qp_basis, Representation::Ntt);
+            // Every limb is written: the digit's by the copy, the others by the extension.
+            let mut out = RnsPoly::uninit_pooled(ring, &tables.qp_basis, Representation::Ntt);
             // The digit's own limbs are exact: take them from the NTT-form input directly.
             for pos in d.positions.clone() {
                 out.limb_mut(pos).copy_from_slice(c.limb(pos));
@@ -111,8 +110,9 @@ pub(crate) fn switch(
         }
     }
     let n = ring.degree();
-    let mut acc0 = RnsPoly::zero_pooled(ring, basis, Representation::Ntt);
-    let mut acc1 = RnsPoly::zero_pooled(ring, basis, Representation::Ntt);
+    // Every limb is written by the inner product.
+    let mut acc0 = RnsPoly::uninit_pooled(ring, basis, Representation::Ntt);
+    let mut acc1 = RnsPoly::uninit_pooled(ring, basis, Representation::Ntt);
     acc0.as_mut_slice()
         .par_chunks_mut(n)
         .zip(acc1.as_mut_slice().par_chunks_mut(n))
@@ -144,19 +144,11 @@ fn inner_product_limb(
     out0: &mut [u64],
     out1: &mut [u64],
 ) {
-    if let (Some(v), Some(((d0, b0), a0))) = (
-        IfmaModulus::new(m).filter(|_| simd_enabled()),
-        d.first().zip(kb.first()).zip(ka.first()),
-    ) {
-        // Canonical inputs below 2^50: Barrett products on eight lanes, reduced per digit.
-        out0.copy_from_slice(d0);
-        v.mul_assign_slice(out0, b0);
-        out1.copy_from_slice(d0);
-        v.mul_assign_slice(out1, a0);
-        for ((dj, bj), aj) in d.iter().zip(kb).zip(ka).skip(1) {
-            v.mul_add_assign_slice(out0, dj, bj);
-            v.mul_add_assign_slice(out1, dj, aj);
-        }
+    let terms = d.len().min(kb.len()).min(ka.len());
+    if let Some(v) = IfmaModulus::new(m).filter(|_| simd_enabled() && terms > 0) {
+        // Canonical inputs below 2^50: Barrett products on eight lanes, reduced per digit, both
+        // outputs in one pass.
+        v.dot_pair_slice(out0, out1, d, kb, ka);
         return;
     }
     let n = out0.len();

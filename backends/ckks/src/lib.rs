@@ -20,6 +20,7 @@ mod client;
 mod context;
 pub mod encoder;
 mod encoding;
+mod encrypt;
 mod evaluator;
 mod keys;
 mod keyswitch;

@@ -120,11 +120,17 @@ impl ErrorBound {
         ErrorBound(GAUSSIAN_BOUND as f64 + 1.0)
     }
 
-    /// A fresh public-key encryption: `e0 + u*e + e1*s` with ternary `u, s` gives
-    /// `|.| <= B (2N + 1)`, plus 1 for the encoding's rounding.
+    /// A fresh public-key encryption. Without special primes the error is `e0 + u*e + e1*s` with
+    /// ternary `u, s`: `|.| <= B (2N + 1)`. With special primes the encryption is computed over
+    /// `Q_l ∪ {p}` and divided by `p` with rounding: `|.| <= B (2N + 1) / p + (N + 1) / 2` (the
+    /// rounding errors `r0 + r1*s`, `|r0|, |r1| <= 1/2`). Plus 1 for the encoding's rounding.
     pub fn fresh_public_key(params: &Params) -> ErrorBound {
         let n = params.degree().get() as f64;
-        ErrorBound(GAUSSIAN_BOUND as f64 * (2.0 * n + 1.0) + 1.0)
+        let noise = GAUSSIAN_BOUND as f64 * (2.0 * n + 1.0);
+        ErrorBound(match params.p().first() {
+            Some(&p) => noise / p as f64 + (n + 1.0) / 2.0 + 1.0,
+            None => noise + 1.0,
+        })
     }
 
     /// The bound's value.

@@ -119,6 +119,9 @@ fn accumulate(
     }
 }
 
+/// An output limb and the input limb it is computed from.
+type LimbPair<'a> = (&'a mut [u64], &'a [u64]);
+
 /// Fast conversion of coefficient-form polynomials from the moduli `from` to the moduli `to`.
 #[derive(Clone, Debug)]
 pub struct BasisExtender {
@@ -209,17 +212,20 @@ impl BasisExtender {
             });
         }
         let parallel = n * (self.from.len() + self.to.len()) >= PARALLEL_THRESHOLD;
-        let mut y = crate::scratch::take_zeroed(input.len());
-        y.copy_from_slice(input);
-        let scale = |(limb, (&i, &(w, _))): (&mut [u64], (&usize, &(u64, u64)))| {
+        // Copied (and scaled) limb by limb below.
+        let mut y = crate::scratch::take_for_overwrite(input.len());
+        let scale = |((limb, src), (&i, &(w, _))): (LimbPair, (&usize, &(u64, u64)))| {
+            limb.copy_from_slice(src);
             ctx.modulus(i).mul_scalar_assign_slice(limb, w);
         };
         if parallel {
             y.par_chunks_exact_mut(n)
+                .zip(input.par_chunks_exact(n))
                 .zip(self.from.par_iter().zip(self.inv.par_iter()))
                 .for_each(scale);
         } else {
             y.chunks_exact_mut(n)
+                .zip(input.chunks_exact(n))
                 .zip(self.from.iter().zip(self.inv.iter()))
                 .for_each(scale);
         }
@@ -367,9 +373,10 @@ impl DivideRound {
         self.check_input(input)?;
         let kk = self.keep.len();
         let n = ctx.degree();
-        let mut out = RnsPoly::zero_pooled(ctx, &self.keep, input.repr());
+        // Every kept limb is written by `divide`.
+        let mut out = RnsPoly::uninit_pooled(ctx, &self.keep, input.repr());
         let (kept, dropped) = input.as_slice().split_at(kk * n);
-        self.divide(ctx, dropped, Some(kept), &mut out);
+        self.divide(ctx, dropped, Some(kept), out.as_mut_slice(), input.repr());
         Ok(out)
     }
 
@@ -381,11 +388,10 @@ impl DivideRound {
         self.check_input(&input)?;
         let kk = self.keep.len();
         let n = ctx.degree();
-        let mut dropped = crate::scratch::take_zeroed(input.as_slice().len() - kk * n);
-        dropped.copy_from_slice(&input.as_slice()[kk * n..]);
+        let repr = input.repr();
+        let (kept, dropped) = input.as_mut_slice().split_at_mut(kk * n);
+        self.divide(ctx, dropped, None, kept, repr);
         input.truncate_limbs(kk);
-        self.divide(ctx, &dropped, None, &mut input);
-        crate::scratch::recycle(dropped);
         Ok(input)
     }
 
@@ -400,20 +406,27 @@ impl DivideRound {
         Ok(())
     }
 
-    /// `out = (x - ext(dropped)) * D^-1` over `keep`, `x` being `kept` (the kept limbs of the
-    /// input) or, when `None`, `out` itself; `dropped` holds the input's dropped limbs (all in
-    /// `out`'s representation).
-    fn divide(&self, ctx: &RnsContext, dropped: &[u64], kept: Option<&[u64]>, out: &mut RnsPoly) {
+    /// `out = (x - ext(dropped)) * D^-1` over `keep` (`out` holds the kept limbs, limb-major),
+    /// `x` being `kept` (the kept limbs of the input) or, when `None`, `out` itself; `dropped`
+    /// holds the input's dropped limbs (all in the representation `repr`).
+    fn divide(
+        &self,
+        ctx: &RnsContext,
+        dropped: &[u64],
+        kept: Option<&[u64]>,
+        out: &mut [u64],
+        repr: Representation,
+    ) {
         let n = ctx.degree();
         let (kk, kd) = (self.keep.len(), self.drop.len());
-        let repr = out.repr();
         let parallel = n * (kk + kd) >= PARALLEL_THRESHOLD;
         let single = kd == 1;
 
         // y_k = [(x_k + floor(D/2)) * (D/d_k)^-1]_{d_k} in coefficient form.
-        let mut y = crate::scratch::take_zeroed(dropped.len());
-        y.copy_from_slice(dropped);
-        let prepare = |(limb, (k, &i)): (&mut [u64], (usize, &usize))| {
+        // Copied limb by limb in the (parallel) preparation.
+        let mut y = crate::scratch::take_for_overwrite(dropped.len());
+        let prepare = |((limb, src), (k, &i)): (LimbPair, (usize, &usize))| {
+            limb.copy_from_slice(src);
             if repr == Representation::Ntt {
                 ctx.ntt(i).inverse(limb);
             }
@@ -429,25 +442,33 @@ impl DivideRound {
         };
         if parallel {
             y.par_chunks_exact_mut(n)
+                .zip(dropped.par_chunks_exact(n))
                 .zip(self.drop.par_iter().enumerate())
                 .for_each(prepare);
         } else {
             y.chunks_exact_mut(n)
+                .zip(dropped.chunks_exact(n))
                 .zip(self.drop.iter().enumerate())
                 .for_each(prepare);
         }
         // v = floor(sum_k y_k / d_k), the multiple of D the fast conversion adds.
-        let mut v = crate::scratch::take_zeroed(if single { 0 } else { n });
+        // Every entry is written below.
+        let mut v = crate::scratch::take_for_overwrite(if single { 0 } else { n });
         if !single {
             let words = kd + 1;
             let mut big = vec![0u64; words];
             for (c, vc) in v.iter_mut().enumerate() {
-                let f: f64 = (0..kd).map(|k| y[k * n + c] as f64 * self.inv_f64[k]).sum();
+                // Signed conversions (y_k < d_k < 2^61 and 0 <= f < kd: the same values and
+                // roundings as unsigned ones): x86-64 converts i64 <-> f64 in one instruction,
+                // u64 only by a branchy sequence.
+                let f: f64 = (0..kd)
+                    .map(|k| y[k * n + c] as i64 as f64 * self.inv_f64[k])
+                    .sum();
                 // f >= 0: truncation is floor, and f + 0.5 truncated is the nearest integer
                 // whenever f lies within AMBIGUITY of one.
-                let r = (f + 0.5) as u64;
-                if (f - r as f64).abs() > AMBIGUITY {
-                    *vc = f as u64;
+                let r = (f + 0.5) as i64 as u64;
+                if (f - r as i64 as f64).abs() > AMBIGUITY {
+                    *vc = f as i64 as u64;
                     continue;
                 }
                 // The true value is r or r - 1: compare sum_k y_k * (D/d_k) with r * D.
@@ -467,7 +488,8 @@ impl DivideRound {
         let finish = |(j, (limb, &t)): (usize, (&mut [u64], &usize))| {
             let m = ctx.modulus(t);
             let p = m.value();
-            let mut ext = crate::scratch::take_zeroed(n);
+            // Written in full by the copy or by `accumulate`.
+            let mut ext = crate::scratch::take_for_overwrite(n);
             if single {
                 // y < d_0 < 2^61: the product by one is its canonical residue modulo t.
                 ext.copy_from_slice(&y[..n]);
@@ -507,14 +529,12 @@ impl DivideRound {
             crate::scratch::recycle(ext);
         };
         if parallel {
-            out.as_mut_slice()
-                .par_chunks_exact_mut(n)
+            out.par_chunks_exact_mut(n)
                 .zip(self.keep.par_iter())
                 .enumerate()
                 .for_each(finish);
         } else {
-            out.as_mut_slice()
-                .chunks_exact_mut(n)
+            out.chunks_exact_mut(n)
                 .zip(self.keep.iter())
                 .enumerate()
                 .for_each(finish);

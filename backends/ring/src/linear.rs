@@ -52,18 +52,28 @@ pub fn linear_maps(
     }
     let n = first.degree();
     let moduli = first.moduli().to_vec();
-    let limb_outputs = rayon_limbs(limbs, |l| {
+    // Every coefficient of every output is written by the dot products below (an empty row
+    // writes zeros), so the pooled buffers are not zeroed first.
+    let mut outputs: Vec<RnsPoly> = (0..rows.len())
+        .map(|_| RnsPoly::uninit_pooled(ctx, &moduli, first.repr()))
+        .collect();
+    // The limbs of all outputs, grouped by limb, so that each limb is written in place.
+    let mut by_limb: Vec<Vec<&mut [u64]>> = (0..limbs).map(|_| Vec::new()).collect();
+    for o in outputs.iter_mut() {
+        for (l, chunk) in o.as_mut_slice().chunks_exact_mut(n).enumerate() {
+            by_limb[l].push(chunk);
+        }
+    }
+    let block = block_len(inputs.len());
+    let limb_work = |(l, outs): (usize, &mut Vec<&mut [u64]>)| {
         let m = ctx.modulus(moduli[l]);
         let weights: Vec<Vec<u64>> = rows
             .iter()
             .map(|row| row.iter().map(|&(_, w)| m.reduce(w[l])).collect())
             .collect();
-        let mut out = crate::scratch::take_zeroed(rows.len() * n);
-        let block = block_len(inputs.len());
         let mut start = 0;
         while start < n {
             let end = (start + block).min(n);
-            let mut outs: Vec<&mut [u64]> = out.chunks_exact_mut(n).collect();
             let mut j = 0;
             while j < rows.len() {
                 let slices: Vec<&[u64]> = rows[j]
@@ -99,18 +109,10 @@ pub fn linear_maps(
             }
             start = end;
         }
-        out
-    });
-    let mut outputs: Vec<RnsPoly> = (0..rows.len())
-        .map(|_| RnsPoly::zero_pooled(ctx, &moduli, first.repr()))
-        .collect();
-    for (l, limb) in limb_outputs.iter().enumerate() {
-        for (o, chunk) in outputs.iter_mut().zip(limb.chunks_exact(n)) {
-            o.limb_mut(l).copy_from_slice(chunk);
-        }
-    }
-    for limb in limb_outputs {
-        crate::scratch::recycle(limb);
+    };
+    {
+        use rayon::prelude::*;
+        by_limb.par_iter_mut().enumerate().for_each(limb_work);
     }
     Ok(outputs)
 }
@@ -118,13 +120,4 @@ pub fn linear_maps(
 /// Whether two rows name the same inputs in the same order.
 fn same_inputs(a: &[Term<'_>], b: &[Term<'_>]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.0 == y.0)
-}
-
-/// `f(l)` for every limb `l`, in parallel, in limb order.
-fn rayon_limbs<F>(limbs: usize, f: F) -> Vec<Vec<u64>>
-where
-    F: Fn(usize) -> Vec<u64> + Sync + Send,
-{
-    use rayon::prelude::*;
-    (0..limbs).into_par_iter().map(f).collect()
 }

@@ -263,6 +263,26 @@ impl Modulus {
         self.mul_assign_slice_scalar(a, b);
     }
 
+    /// `out[i] = a[i] * b[i] mod p` over the common length of the three slices: the product
+    /// written out of place, without copying `a` first. Identical to a copy followed by
+    /// [`Modulus::mul_assign_slice`] (and uses the same IFMA kernel when it applies).
+    pub fn mul_to_slice(&self, out: &mut [u64], a: &[u64], b: &[u64]) {
+        if out.len() >= SIMD_MIN_LEN && crate::simd::simd_enabled() {
+            if let Some(v) = crate::simd::IfmaModulus::new(self) {
+                v.mul_to_slice(out, a, b);
+                return;
+            }
+        }
+        self.mul_to_slice_scalar(out, a, b);
+    }
+
+    /// The portable scalar version of [`Modulus::mul_to_slice`] (the reference path).
+    pub fn mul_to_slice_scalar(&self, out: &mut [u64], a: &[u64], b: &[u64]) {
+        let len = out.len().min(a.len()).min(b.len());
+        out[..len].copy_from_slice(&a[..len]);
+        self.mul_assign_slice_scalar(&mut out[..len], &b[..len]);
+    }
+
     /// The portable scalar version of [`Modulus::mul_assign_slice`] (the reference path).
     pub fn mul_assign_slice_scalar(&self, a: &mut [u64], b: &[u64]) {
         for (x, &y) in a.iter_mut().zip(b) {

@@ -167,6 +167,19 @@ impl RnsPoly {
         }
     }
 
+    /// A polynomial over `moduli` in `repr` whose coefficients are unspecified (stale public data
+    /// or zeros from the [`crate::scratch`] pool, see [`crate::scratch::take_for_overwrite`]),
+    /// for outputs whose every coefficient is written before being read. Saves the zeroing pass
+    /// of [`RnsPoly::zero_pooled`].
+    pub fn uninit_pooled(ctx: &RnsContext, moduli: &[usize], repr: Representation) -> RnsPoly {
+        RnsPoly {
+            n: ctx.degree(),
+            moduli: moduli.to_vec(),
+            repr,
+            data: crate::scratch::take_for_overwrite(ctx.degree() * moduli.len()),
+        }
+    }
+
     /// Gives the coefficient buffer to this thread's [`crate::scratch`] pool. Only for
     /// polynomials holding public data (never secrets or decryption temporaries).
     pub fn recycle(self) {
@@ -315,24 +328,39 @@ impl RnsPoly {
             });
         }
         const TWO_63: f64 = 9_223_372_036_854_775_808.0;
-        let mut out = RnsPoly::zero(ctx, moduli, Representation::Coefficient);
+        // Every coefficient is written below.
+        let mut out = RnsPoly::uninit_pooled(ctx, moduli, Representation::Coefficient);
+        // Rounded once for all limbs (ties away from zero, as `f64::round`, without its libm
+        // call); `i64::MIN` (never a rounded value below 2^63 in magnitude) marks a value of
+        // magnitude `>= 2^63`, reduced per limb below.
+        let rounded: Vec<i64> = coeffs
+            .iter()
+            .map(|&x| {
+                if x.abs() < TWO_63 {
+                    round_half_away(x)
+                } else {
+                    i64::MIN
+                }
+            })
+            .collect();
         for (limb, &i) in out.data.chunks_exact_mut(n).zip(moduli) {
             let m = ctx.modulus(i);
-            for (o, &x) in limb.iter_mut().zip(coeffs) {
-                let r = x.round();
-                *o = if r.abs() < TWO_63 {
-                    reduce_small_i64(m, r as i64)
-                } else {
-                    // r = ±mantissa * 2^exp with exp >= 11 (|r| >= 2^63).
-                    let bits = r.to_bits();
-                    let exp = ((bits >> 52) & 0x7ff) - 1075;
-                    let mantissa = (bits & ((1u64 << 52) - 1)) | (1u64 << 52);
-                    let v = m.mul(m.reduce(mantissa), m.pow(2, exp));
-                    if r < 0.0 {
-                        m.neg(v)
-                    } else {
-                        v
+            for ((o, &x), &r) in limb.iter_mut().zip(coeffs).zip(&rounded) {
+                *o = match r {
+                    i64::MIN => {
+                        // r = ±mantissa * 2^exp with exp >= 11 (|r| >= 2^63).
+                        let r = x.round();
+                        let bits = r.to_bits();
+                        let exp = ((bits >> 52) & 0x7ff) - 1075;
+                        let mantissa = (bits & ((1u64 << 52) - 1)) | (1u64 << 52);
+                        let v = m.mul(m.reduce(mantissa), m.pow(2, exp));
+                        if r < 0.0 {
+                            m.neg(v)
+                        } else {
+                            v
+                        }
                     }
+                    r => reduce_small_i64(m, r),
                 };
             }
         }
@@ -373,6 +401,35 @@ impl RnsPoly {
         }
         self.for_each_limb(ctx, |c, i, limb| c.ntt(i).inverse(limb));
         self.repr = Representation::Coefficient;
+    }
+
+    /// A coefficient-form copy on a pooled buffer (see [`RnsPoly::uninit_pooled`]): each limb is
+    /// copied and, from NTT form, inverse-transformed while in cache, limbs in parallel like
+    /// [`RnsPoly::to_coeff`].
+    pub fn to_coeff_pooled(&self, ctx: &RnsContext) -> RnsPoly {
+        let mut out = RnsPoly::uninit_pooled(ctx, &self.moduli, Representation::Coefficient);
+        let n = self.n;
+        let ntt = self.repr == Representation::Ntt;
+        let work = |((dst, src), &i): ((&mut [u64], &[u64]), &usize)| {
+            dst.copy_from_slice(src);
+            if ntt {
+                ctx.ntt(i).inverse(dst);
+            }
+        };
+        if n * self.moduli.len() >= PARALLEL_THRESHOLD && self.moduli.len() > 1 {
+            out.data
+                .par_chunks_exact_mut(n)
+                .zip(self.data.par_chunks_exact(n))
+                .zip(self.moduli.par_iter())
+                .for_each(work);
+        } else {
+            out.data
+                .chunks_exact_mut(n)
+                .zip(self.data.chunks_exact(n))
+                .zip(&self.moduli)
+                .for_each(work);
+        }
+        out
     }
 
     /// Checks that `other` has the same degree, moduli and representation.
@@ -611,6 +668,15 @@ impl RnsPoly {
         }
         Ok(())
     }
+}
+
+/// `x` rounded to the nearest integer, ties away from zero (`f64::round`), for `|x| < 2^63`:
+/// the truncation is exact and so is `x - trunc(x)` (for `|x| >= 2^52` both are `x` and 0).
+#[inline]
+fn round_half_away(x: f64) -> i64 {
+    let t = x as i64;
+    let frac = x - t as f64;
+    t + i64::from(frac >= 0.5) - i64::from(frac <= -0.5)
 }
 
 /// `c mod p` in `[0, p)`, with a branch-light path for `|c| < p` (error and message samples).

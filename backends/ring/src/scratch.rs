@@ -38,6 +38,20 @@ pub fn take_zeroed(len: usize) -> Vec<u64> {
     }
 }
 
+/// A vector of `len` words whose contents are unspecified: a pooled buffer of exactly that
+/// capacity as it was recycled (public data or zeros, see [`recycle`]; a shorter length is
+/// zero-extended), else a fresh zero vector. For buffers whose every element is written before
+/// being read: it saves [`take_zeroed`]'s zeroing pass.
+pub fn take_for_overwrite(len: usize) -> Vec<u64> {
+    match take_buffer(len) {
+        Some(mut v) => {
+            v.resize(len, 0);
+            v
+        }
+        None => vec![0; len],
+    }
+}
+
 /// The most recently pooled buffer of capacity `len`, removed from the pool.
 fn take_buffer(len: usize) -> Option<Vec<u64>> {
     if len * 8 < MIN_POOLED_BYTES {
@@ -119,6 +133,16 @@ mod tests {
         assert_eq!(w.as_ptr(), ptr, "the pooled buffer is reused");
         recycle(w);
         let src: Vec<u64> = (0..len as u64).collect();
-        assert_eq!(take_copy(&src), src);
+        let copy = take_copy(&src);
+        assert_eq!(copy, src);
+        let ptr = copy.as_ptr();
+        recycle(copy);
+        // The non-zeroing variant hands the same buffer back with its contents and full length.
+        let dirty = take_for_overwrite(len);
+        assert_eq!(dirty.as_ptr(), ptr);
+        assert_eq!(dirty.len(), len);
+        recycle(dirty);
+        // Without a pooled buffer of that capacity it is a zero vector.
+        assert_eq!(take_for_overwrite(len + 1), vec![0; len + 1]);
     }
 }

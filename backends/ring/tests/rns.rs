@@ -67,6 +67,22 @@ fn signed_and_float_round_trips() {
     f[4] = 2f64.powi(119) * 1.5 + 2f64.powi(80);
     f[5] = -0.49;
     f[6] = 2f64.powi(63);
+    // Ties and near-ties around the rounding fast path's limits (ties away from zero).
+    let edges = [
+        0.5,
+        -0.5,
+        1.5,
+        -1.5,
+        0.499_999_999_999_999_94,
+        -0.499_999_999_999_999_94,
+        4_503_599_627_370_495.5,
+        -4_503_599_627_370_495.5,
+        2f64.powi(52) + 1.0,
+        -(2f64.powi(62)) - 2048.0,
+        2f64.powi(63) - 1024.0,
+        -(2f64.powi(63)),
+    ];
+    f[8..8 + edges.len()].copy_from_slice(&edges);
     let p = RnsPoly::from_f64_rounded(&c, &all, &f).unwrap();
     let back = p.to_centered_i128(&c).unwrap();
     let expect: Vec<i128> = f.iter().map(|x| x.round() as i128).collect();
@@ -339,4 +355,35 @@ fn linear_maps_match_scalar_products() {
             ));
         }
     }
+}
+
+/// Outputs on recycled (non-zero) pooled buffers: an empty row, alone or in a group of four
+/// sharing one pass, still gives the zero polynomial, and a non-empty row its exact sum (the
+/// pooled buffers are not zeroed first, so every coefficient must be written).
+#[test]
+fn linear_maps_write_every_coefficient_of_pooled_buffers() {
+    use hetile_ring::linear::linear_maps;
+    // One limb of 2^15 words (256 KiB) is large enough to be pooled.
+    let n = 1 << 15;
+    let c = ctx(n, &[45]);
+    let mut s = Sampler::insecure_from_u64_for_tests(5);
+    let x = s.uniform_poly(&c, &[0], Representation::Ntt);
+    let w: &[u64] = &[3];
+    for _ in 0..8 {
+        s.uniform_poly(&c, &[0], Representation::Ntt).recycle();
+    }
+    let rows: Vec<Vec<(usize, &[u64])>> = vec![vec![], vec![], vec![], vec![], vec![(0, w)]];
+    let got = linear_maps(&c, &[&x], &rows).unwrap();
+    let zero = RnsPoly::zero(&c, &[0], Representation::Ntt);
+    for out in &got[..4] {
+        assert_eq!(out, &zero);
+    }
+    let mut expect = x.clone();
+    expect.mul_rns_scalar_assign(&c, w).unwrap();
+    assert_eq!(got[4], expect);
+    // The non-zeroing constructor over a recycled buffer has the requested shape.
+    s.uniform_poly(&c, &[0], Representation::Ntt).recycle();
+    let dirty = RnsPoly::uninit_pooled(&c, &[0], Representation::Coefficient);
+    assert_eq!(dirty.num_limbs(), 1);
+    assert_eq!(dirty.as_slice().len(), n);
 }

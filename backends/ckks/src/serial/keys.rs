@@ -44,18 +44,20 @@ impl PackedPublicKey {
     }
 }
 
-/// The packed size of a public key under `ctx`'s parameters.
+/// The packed size of a public key under `ctx`'s parameters (over `Q_L` and the first special
+/// prime, see [`PublicKey`]).
 pub(crate) fn public_key_len(params: &hetile_backend::Params) -> usize {
     let n = params.degree().get();
     2 * params
         .q()
         .iter()
+        .chain(params.p().first())
         .map(|&q| (n * (64 - (q - 1).leading_zeros()) as usize).div_ceil(8))
         .sum::<usize>()
 }
 
 pub(crate) fn public_key_from_body(ctx: &CkksContext, body: &PublicKeyBody) -> Result<PublicKey> {
-    let basis = &ctx.level(ctx.params().max_level())?.q_basis;
+    let basis = ctx.public_key_basis();
     Ok(PublicKey {
         b: poly::unpack(ctx, basis, body.b.0)?,
         a: poly::unpack(ctx, basis, body.a.0)?,

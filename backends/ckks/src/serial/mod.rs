@@ -48,8 +48,9 @@ use serde::{Deserialize, Serialize};
 
 /// The four magic bytes that open every blob.
 pub const MAGIC: [u8; 4] = *b"HTLE";
-/// The format version written by this crate; other versions are refused.
-pub const FORMAT_VERSION: u16 = 1;
+/// The format version written by this crate; other versions are refused. Version 2: the public
+/// key also holds its limb of the first special prime.
+pub const FORMAT_VERSION: u16 = 2;
 /// Size of the fixed header in bytes.
 pub const HEADER_LEN: usize = 16;
 

@@ -65,6 +65,50 @@ impl IfmaModulus {
         self.modulus.mul_assign_slice_scalar(a, b);
     }
 
+    /// `out[i] = a[i] * b[i] mod p`, identical to [`Modulus::mul_to_slice`] (values `< p` take
+    /// the vector path).
+    pub fn mul_to_slice(&self, out: &mut [u64], a: &[u64], b: &[u64]) {
+        #[cfg(target_arch = "x86_64")]
+        if ifma_available() {
+            // SAFETY: the CPU supports avx512f and avx512ifma (checked just above).
+            unsafe { super::x86_pointwise::mul_to(self.params(), out, a, b) };
+            return;
+        }
+        self.modulus.mul_to_slice_scalar(out, a, b);
+    }
+
+    /// The two inner products of key switching, `out0 = sum_j d[j] * b[j]` and
+    /// `out1 = sum_j d[j] * a[j]` (pointwise, mod p) over `min(len(d), len(b), len(a))` terms
+    /// (none: the outputs are left as they are) and the common length of the outputs and the
+    /// terms: identical to [`IfmaModulus::mul_to_slice`] of the first term followed by
+    /// [`IfmaModulus::mul_add_assign_slice`] of the others, in one pass that reads each `d[j]`
+    /// once.
+    pub fn dot_pair_slice(
+        &self,
+        out0: &mut [u64],
+        out1: &mut [u64],
+        d: &[&[u64]],
+        b: &[&[u64]],
+        a: &[&[u64]],
+    ) {
+        #[cfg(target_arch = "x86_64")]
+        if ifma_available() {
+            // SAFETY: the CPU supports avx512f and avx512ifma (checked just above).
+            unsafe { super::x86_pointwise::dot_pair(self.params(), out0, out1, d, b, a) };
+            return;
+        }
+        let terms = d.len().min(b.len()).min(a.len());
+        for (j, ((dj, bj), aj)) in d.iter().zip(b).zip(a).take(terms).enumerate() {
+            if j == 0 {
+                self.mul_to_slice(out0, dj, bj);
+                self.mul_to_slice(out1, dj, aj);
+            } else {
+                self.mul_add_assign_slice(out0, dj, bj);
+                self.mul_add_assign_slice(out1, dj, aj);
+            }
+        }
+    }
+
     /// `acc[i] = acc[i] + a[i] * b[i] mod p`, identical to [`Modulus::mul_add_assign_slice`]
     /// (values `< p` take the vector path).
     pub fn mul_add_assign_slice(&self, acc: &mut [u64], a: &[u64], b: &[u64]) {

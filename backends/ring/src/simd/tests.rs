@@ -205,6 +205,11 @@ fn pointwise_edges_match_scalar() {
         m.mul_add_assign_slice_scalar(&mut x, &a, &b);
         k.mul_add_assign_slice(&mut y, &a, &b);
         assert_eq!(x, y);
+        // Out of place: the same products, over a stale destination.
+        let (mut x, mut y) = (a.clone(), z.clone());
+        m.mul_assign_slice_scalar(&mut x, &b);
+        k.mul_to_slice(&mut y, &a, &b);
+        assert_eq!(x, y);
         for c in [0, 1, p - 1] {
             let (mut x, mut y) = (b.clone(), b.clone());
             m.mul_scalar_assign_slice_scalar(&mut x, c);
@@ -258,6 +263,42 @@ proptest! {
         m.mul_add_assign_slice_scalar(&mut x, &a, &b);
         k.mul_add_assign_slice(&mut y, &a, &b);
         prop_assert_eq!(&x, &y);
+        // Out of place over a stale destination, against copy + in place, both dispatchers.
+        // The fused pair of inner products against the reference sequence, one to three terms
+        // (rotations of the same vectors), over stale outputs.
+        for terms in 1..=3usize {
+            let rows: Vec<Vec<u64>> = (0..3)
+                .map(|r| {
+                    let mut v = [&a, &b, &z][r][..a.len()].to_vec();
+                    let l = v.len();
+                    if l > 0 {
+                        v.rotate_left(r % l);
+                    }
+                    v
+                })
+                .collect();
+            let d: Vec<&[u64]> = (0..terms).map(|j| rows[j % 3].as_slice()).collect();
+            let kb: Vec<&[u64]> = (0..terms).map(|j| rows[(j + 1) % 3].as_slice()).collect();
+            let ka: Vec<&[u64]> = (0..terms).map(|j| rows[(j + 2) % 3].as_slice()).collect();
+            let (mut e0, mut e1) = (d[0].to_vec(), d[0].to_vec());
+            m.mul_assign_slice_scalar(&mut e0, kb[0]);
+            m.mul_assign_slice_scalar(&mut e1, ka[0]);
+            for j in 1..terms {
+                m.mul_add_assign_slice_scalar(&mut e0, d[j], kb[j]);
+                m.mul_add_assign_slice_scalar(&mut e1, d[j], ka[j]);
+            }
+            let (mut g0, mut g1) = (z.clone(), b[..a.len()].to_vec());
+            k.dot_pair_slice(&mut g0, &mut g1, &d, &kb, &ka);
+            prop_assert_eq!(&e0, &g0);
+            prop_assert_eq!(&e1, &g1);
+        }
+        let mut x = a.clone();
+        m.mul_assign_slice_scalar(&mut x, &b);
+        let (mut y, mut w) = (z.clone(), z.clone());
+        k.mul_to_slice(&mut y, &a, &b);
+        m.mul_to_slice(&mut w, &a, &b);
+        prop_assert_eq!(&x[..], &y[..]);
+        prop_assert_eq!(&x[..], &w[..]);
         for c in [c % p, c] {
             let (mut x, mut y) = (a.clone(), a.clone());
             m.mul_scalar_assign_slice_scalar(&mut x, c);
