@@ -7,16 +7,14 @@ use crate::encoding::{
 };
 use crate::encrypt::{encrypt_public, EncryptionKey, EncryptionNoise};
 use crate::evaluator::CkksEvaluator;
-use crate::keys::{
-    gaussian_ntt, relinearization_key, EvaluationKeys, GaloisKey, PublicKey, SecretKey, Wiped,
-};
+use crate::keys::{relinearization_key, EvaluationKeys, GaloisKey, PublicKey, SecretKey, Wiped};
 use crate::sanitize::SharingState;
 use crate::serial::PublicContext;
 use crate::types::{Ciphertext, Plaintext};
 use crate::{CkksBackend, RingResultExt};
 use hetile_backend::{Client, Complex, Error, KeyRequirements, Level, Params, Result, Scale};
 use hetile_ring::galois::{galois_element_conjugate, galois_element_for_rotation};
-use hetile_ring::rns::Representation;
+use hetile_ring::rns::{Representation, RnsPoly};
 use hetile_ring::sampling::Sampler;
 use std::collections::btree_map::Entry;
 use std::fmt;
@@ -306,11 +304,13 @@ impl Client<CkksBackend> for CkksClient {
         check_plaintext(&self.ctx, pt)?;
         let ring = self.ctx.ring();
         let basis = &self.ctx.level(pt.level)?.q_basis;
+        // only the draws hold the lock: encryptions on several threads transform in parallel
         let (seed, e) = self.with_sampler_locked(|s| {
             let seed = s.fill_seed();
-            let e = gaussian_ntt(&self.ctx, s, basis)?;
-            Ok((seed, e))
+            Ok((seed, Zeroizing::new(s.gaussian(ring.degree()))))
         })?;
+        let mut e = Wiped(RnsPoly::from_signed(ring, basis, &e).ring()?);
+        e.0.to_ntt(ring);
         let c1 = Sampler::from_seed(seed).uniform_poly(ring, basis, Representation::Ntt);
         let s = self.secret_at(pt.level);
         let mut c0 = c1.clone();
