@@ -17,6 +17,7 @@ use hetile_ckks::{CkksBackend, CkksContext, PublicContext};
 use hetile_mock::{MockBackend, MockCiphertext, MockEvaluator};
 use hetile_tiles::{TileShape, TileTensor};
 use serde::{Deserialize, Serialize};
+use rayon::prelude::*;
 use std::sync::Arc;
 
 /// How a backend's public context and ciphertexts travel between client and server.
@@ -116,7 +117,7 @@ impl<B: Wire> WireTensor<B> {
             shape: serde_json::to_string(t.shape())?,
             tiles: t
                 .tiles()
-                .iter()
+                .par_iter()
                 .map(|c| B::pack(ctx, c))
                 .collect::<Result<_>>()?,
         })
@@ -128,7 +129,7 @@ impl<B: Wire> WireTensor<B> {
             .map_err(|e| TutorialError::Invalid(format!("tile shape on the wire: {e}")))?;
         let tiles = self
             .tiles
-            .iter()
+            .par_iter()
             .map(|p| B::unpack(ctx, p))
             .collect::<Result<Vec<_>>>()?;
         Ok(TileTensor::from_tiles(shape, tiles)?)
