@@ -46,6 +46,6 @@ mod search;
 
 pub use error::{OptError, Result};
 pub use plan::{ModelSource, Plan};
-pub use predict::{simulate, LayerPrediction, Prediction};
+pub use predict::{simulate, simulate_timed, LayerPrediction, Prediction};
 pub use requirements::{available_memory_bytes, BatchSize, Objective, Requirements};
 pub use search::{optimize, optimize_with, Candidate, Optimized, Rejected, FULL_SIMULATIONS};

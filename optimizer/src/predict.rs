@@ -6,10 +6,12 @@ use crate::error::Result;
 use crate::plan::Plan;
 use hetile_backend::{Backend, Client};
 use hetile_layers::Model;
-use hetile_sim::{CostTable, Counting, OpCounts, SimBackend};
+use hetile_sim::{CostTable, Counting, NominalSizes, OpCounts, OpKind, SimBackend};
 use hetile_tiles::TileTensor;
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::fmt;
+use std::time::Instant;
 
 /// The predicted cost of one layer (node) of the server's run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -24,6 +26,12 @@ pub struct LayerPrediction {
     pub operations: u64,
     /// Levels consumed from the input up to and including this node.
     pub depth_after: usize,
+    /// Calls per operation kind (fused sums of products per term and per output).
+    #[serde(default)]
+    pub counts: BTreeMap<OpKind, u64>,
+    /// Predicted seconds per operation kind with the plan's thread count.
+    #[serde(default)]
+    pub by_kind: BTreeMap<OpKind, f64>,
 }
 
 /// The simulator's prediction for one run of a plan.
@@ -106,47 +114,99 @@ fn mib(bytes: u64) -> f64 {
 }
 
 /// The predicted time of one node, on one thread and on the plan's threads.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub(crate) struct NodeTime {
     /// Seconds on one thread.
     pub single: f64,
     /// Seconds on the plan's threads.
     pub threaded: f64,
+    /// Seconds on the plan's threads per operation kind.
+    pub by_kind: BTreeMap<OpKind, f64>,
 }
 
-/// Per node of `mp` (input at level `top`): its planned counts at its input level priced on
-/// one thread, and on `threads` threads. The tile code runs independent ciphertexts of a node
-/// in parallel, so a node whose input has at least `threads` ciphertexts takes its
-/// single-thread time divided by `threads`; a narrower node runs its operations one after the
-/// other, each using the threads inside (the table's multi-thread latencies).
+/// Prices one node's operation counts on one thread and on `threads` threads, for a node whose
+/// input has `width` ciphertexts. The tile code runs a wide node's independent ciphertexts in
+/// parallel: with `width >= threads` its calls are priced at the table's parallel per-call
+/// times ([`CostTable::predict_parallel`], memory-bandwidth contention included), stretched by
+/// the imbalance of `width` jobs over `threads` workers (`ceil(width / threads) * threads /
+/// width`); a narrower node runs its calls one after the other, each using the threads inside
+/// (the table's multi-thread latencies). Fused linear maps use every thread inside one call
+/// either way. The quick prediction ([`node_times`]) and the full simulation ([`simulate`])
+/// both price through this function.
+/// Errors: [`hetile_sim::SimError::MissingCost`].
+pub(crate) fn price_node(
+    counts: &OpCounts,
+    width: usize,
+    sizes: &NominalSizes,
+    threads: usize,
+    costs: &CostTable,
+) -> Result<NodeTime> {
+    let log_n = sizes.degree.trailing_zeros();
+    let sizes = Some(sizes);
+    let one = costs.predict_latency_for(counts, log_n, 1, sizes)?;
+    let single = one.total_seconds;
+    let (threaded, by_kind) = if threads <= 1 {
+        (single, one.by_kind)
+    } else if width >= threads {
+        let imbalance = width.div_ceil(threads) as f64 * threads as f64 / width as f64;
+        let p = costs.predict_parallel_for(counts, log_n, threads, sizes)?;
+        let by_kind = p.by_kind.iter().map(|(k, s)| (*k, s * imbalance)).collect();
+        (p.total_seconds * imbalance, by_kind)
+    } else {
+        let p = costs.predict_latency_for(counts, log_n, threads, sizes)?;
+        (p.total_seconds, p.by_kind)
+    };
+    Ok(NodeTime {
+        single,
+        threaded,
+        by_kind,
+    })
+}
+
+/// Per node of `mp` (input at level `top`): its planned counts at its input level, as the fused
+/// evaluator runs them ([`OpCounts::from_op_cost_fused`]), priced by [`price_node`].
 /// Errors: [`hetile_sim::SimError::MissingCost`].
 pub(crate) fn node_times(
     mp: &hetile_layers::ModelPlan,
-    top: usize,
-    log_n: u32,
+    sizes: &NominalSizes,
     threads: usize,
     costs: &CostTable,
 ) -> Result<Vec<NodeTime>> {
+    let top = sizes.q_primes.saturating_sub(1);
     let mut out = Vec::with_capacity(mp.nodes.len());
     let mut depth_before = 0usize;
     let mut width = mp.input.num_tiles();
     for node in &mp.nodes {
-        let counts = OpCounts::from_op_cost(&node.plan.cost, top.saturating_sub(depth_before));
-        let single = costs.predict_latency(&counts, log_n, 1)?.total_seconds;
-        let threaded = if threads <= 1 {
-            single
-        } else if width >= threads {
-            single / threads as f64
-        } else {
-            costs
-                .predict_latency(&counts, log_n, threads)?
-                .total_seconds
-        };
-        out.push(NodeTime { single, threaded });
+        let outputs = node.plan.output.num_tiles();
+        let counts = OpCounts::from_op_cost_fused(
+            &node.plan.cost,
+            top.saturating_sub(depth_before),
+            outputs,
+        );
+        out.push(price_node(
+            &counts,
+            width.min(outputs),
+            sizes,
+            threads,
+            costs,
+        )?);
         depth_before = node.depth_after;
-        width = node.plan.output.num_tiles();
+        width = outputs;
     }
     Ok(out)
+}
+
+/// Homomorphic operations of a node's counts: every server-side call, a fused sum of products
+/// counted once per output (not per term).
+fn operations(counts: &OpCounts) -> u64 {
+    counts
+        .iter()
+        .filter(|(k, _)| {
+            k.kind.in_op_cost()
+                && !matches!(k.kind, OpKind::LinearMapTerm | OpKind::MulPlainSumTerm)
+        })
+        .map(|(_, s)| s.count)
+        .sum()
 }
 
 /// Simulates one run of `plan` on `model` (configured with the plan's convolution strategies,
@@ -155,12 +215,20 @@ pub(crate) fn node_times(
 /// that carry only metadata, under the counting decorator. Counts per kind and level and the
 /// live objects at the peak become seconds and bytes through `costs`.
 ///
-/// The single-thread latency is the counted run's, priced with `costs`; per node, the planned
-/// counts at the node's input level distribute it, and the multi-thread latency is the sum of
-/// the nodes' times on the plan's threads (see [`node_times`]).
+/// Each node's counted operations (fused linear maps as their own kinds) are priced by
+/// [`price_node`] on one thread and on the plan's threads; the latencies are their sums.
 /// Errors: parameter, layer and simulator errors (the same the native run would raise: missing
 /// keys, exhausted levels, scale mismatches) and [`hetile_sim::SimError::MissingCost`].
 pub fn simulate(model: &Model, plan: &Plan, costs: &CostTable) -> Result<Prediction> {
+    simulate_timed(model, plan, costs).map(|(p, _)| p)
+}
+
+/// As [`simulate`], also returning the wall time of the simulated server pass in seconds (the
+/// encrypted forward on metadata-only ciphertexts under the counting decorator: what compares
+/// with a real run's server time; the model's configuration, the parameters and the client's
+/// side are not in it).
+/// Errors: as [`simulate`].
+pub fn simulate_timed(model: &Model, plan: &Plan, costs: &CostTable) -> Result<(Prediction, f64)> {
     let configured = plan.configure(model)?;
     let model = &configured;
     let params = plan.params()?;
@@ -168,11 +236,12 @@ pub fn simulate(model: &Model, plan: &Plan, costs: &CostTable) -> Result<Predict
     let keys = plan.key_requirements();
     let log_n = plan.params.log_n;
     let top = params.max_level().0;
+    let mp = model.plan(&packing, plan.batch_size)?;
     let client = <Counting<SimBackend> as Backend>::Client::new(&params, &keys)?;
     // The simulator's ciphertexts carry no values: the input tiles are encrypted from empty
     // slot vectors at the level and scale `Model::encrypt_input` uses, so no batch of real
     // data (possibly gigabytes of image patches) is built.
-    let shape = model.input_shape(&packing, plan.batch_size)?;
+    let shape = mp.input.clone();
     let tiles = (0..shape.num_tiles())
         .map(|_| client.encrypt_values(&[]))
         .collect::<std::result::Result<Vec<_>, _>>()?;
@@ -182,8 +251,15 @@ pub fn simulate(model: &Model, plan: &Plan, costs: &CostTable) -> Result<Predict
     let client_in = client.snapshot();
     client.counter().reset();
     let ev = client.evaluator()?;
-    let out = model.forward_encrypted::<Counting<SimBackend>>(&ev, &ct)?;
-    let server = client.snapshot();
+    let mut per_node: Vec<OpCounts> = Vec::with_capacity(mp.nodes.len());
+    let mut before = OpCounts::new();
+    let started = Instant::now();
+    let out = model.forward_encrypted_observed::<Counting<SimBackend>>(&ev, &ct, |_, _| {
+        let now = client.snapshot();
+        per_node.push(now.since(&before));
+        before = now;
+    })?;
+    let simulation_seconds = started.elapsed().as_secs_f64();
     client.counter().reset();
     drop(ct);
     model.decrypt_output::<Counting<SimBackend>>(&client, &out)?;
@@ -191,37 +267,30 @@ pub fn simulate(model: &Model, plan: &Plan, costs: &CostTable) -> Result<Predict
     let memory = client.inner().memory();
 
     let threads = plan.threads;
-    let counted_single = costs.predict_latency(&server, log_n, 1)?.total_seconds;
+    let sizes = NominalSizes::of(&params);
     let mem = costs.predict_memory(&memory, log_n, top);
-    let mp = model.plan(&packing, plan.batch_size)?;
-    let times = node_times(&mp, top, log_n, threads, costs)?;
-    // The counted run is the reference for the single-thread total; the planned per-node
-    // counts only distribute it (they agree with the run up to bookkeeping operations).
-    let planned_single: f64 = times.iter().map(|t| t.single).sum();
-    let k = if planned_single > 0.0 {
-        counted_single / planned_single
-    } else {
-        1.0
-    };
     let mut layers = Vec::with_capacity(mp.nodes.len());
-    for (index, (node, t)) in mp.nodes.iter().zip(&times).enumerate() {
-        let c = node.plan.cost;
+    let mut single = 0.0;
+    let mut width = mp.input.num_tiles();
+    for (index, (node, counts)) in mp.nodes.iter().zip(&per_node).enumerate() {
+        let t = price_node(counts, width, &sizes, threads, costs)?;
+        single += t.single;
+        width = node.plan.output.num_tiles();
         layers.push(LayerPrediction {
             index,
             kind: node.kind.to_string(),
-            seconds: k * t.threaded,
-            operations: (c.rotations
-                + c.ct_mults
-                + c.pt_mults
-                + c.scalar_mults
-                + c.additions
-                + c.rescales) as u64,
+            seconds: t.threaded,
+            operations: operations(counts),
             depth_after: node.depth_after,
+            counts: counts.iter().fold(BTreeMap::new(), |mut m, (k, s)| {
+                *m.entry(k.kind).or_default() += s.count;
+                m
+            }),
+            by_kind: t.by_kind,
         });
     }
     let latency: f64 = layers.iter().map(|l| l.seconds).sum();
-    let single = counted_single;
-    Ok(Prediction {
+    let prediction = Prediction {
         latency_seconds: latency,
         latency_single_thread_seconds: single,
         throughput_per_second: if latency > 0.0 {
@@ -236,7 +305,8 @@ pub fn simulate(model: &Model, plan: &Plan, costs: &CostTable) -> Result<Predict
         key_bytes: mem.key_bytes,
         key_count: plan.rotation_steps.len() + usize::from(plan.relinearization),
         depth: mp.depth,
-        input_ciphertexts: client_in.count(hetile_sim::OpKind::Encrypt) as usize,
+        input_ciphertexts: client_in.count(OpKind::Encrypt) as usize,
         layers,
-    })
+    };
+    Ok((prediction, simulation_seconds))
 }

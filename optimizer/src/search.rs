@@ -288,7 +288,7 @@ fn search_variant(
                 );
                 continue;
             }
-            quick_predict(&mut plan, &mp, costs)?;
+            quick_predict(&mut plan, &mp, &sizes, costs)?;
             valid.push(Candidate {
                 plan,
                 simulated: false,
@@ -378,9 +378,13 @@ fn finish(
 
 /// A quick prediction from the model plan's counts per node at the node's input level (no
 /// memory): used to rank before the full simulations.
-fn quick_predict(plan: &mut Plan, mp: &hetile_layers::ModelPlan, costs: &CostTable) -> Result<()> {
-    let top = plan.params.log_q.len() - 1;
-    let times = node_times(mp, top, plan.params.log_n, plan.threads, costs)?;
+fn quick_predict(
+    plan: &mut Plan,
+    mp: &hetile_layers::ModelPlan,
+    sizes: &NominalSizes,
+    costs: &CostTable,
+) -> Result<()> {
+    let times = node_times(mp, sizes, plan.threads, costs)?;
     let latency: f64 = times.iter().map(|t| t.threaded).sum();
     let p = &mut plan.predicted;
     p.latency_seconds = latency;

@@ -7,7 +7,7 @@ use hetile_backend::{Backend, Client, KeyRequirements, ParamsLiteral, SecurityLe
 use hetile_layers::{ActivationFn, Model, Packing};
 use hetile_mock::MockBackend;
 use hetile_opt::{optimize, simulate, BatchSize, Objective, OptError, Plan, Requirements};
-use hetile_sim::{CostTable, Counting, SimBackend};
+use hetile_sim::{CostTable, Counting, OpKind, SimBackend};
 use hetile_tiles::TileTensor;
 use ndarray::{Array1, Array2, Array4, ArrayD, Dimension, IxDyn};
 
@@ -249,13 +249,22 @@ fn simulated_counts_equal_mock_counts_for_every_layer() {
             vec![1, 6, 6],
         ),
     ];
-    for (name, model, dims) in models {
-        let plan = Plan::manual(&model, insecure(12, 8), [16, 64, 2], 2, 1).unwrap();
+    // tiles packing features (plaintext weights: fused `mul_plain_sum`) and batch-only tiles
+    // (constant weights per tile: fused linear maps)
+    let mut kinds_seen = std::collections::BTreeSet::new();
+    for ((name, model, dims), tile) in models
+        .iter()
+        .flat_map(|m| [(m, [16, 64, 2]), (m, [1, 1, 2048])])
+    {
+        let Ok(plan) = Plan::manual(model, insecure(12, 8), tile, 2, 1) else {
+            assert_ne!(tile, [16, 64, 2], "{name}");
+            continue;
+        };
         let p = plan.params().unwrap();
         let packing: Packing = plan.packing().unwrap();
         let keys = plan.key_requirements();
         let mut shape = vec![2];
-        shape.extend(dims);
+        shape.extend(dims.iter().copied());
         let x = ArrayD::from_shape_fn(IxDyn(&shape), |ix| {
             (ix.slice().iter().sum::<usize>() % 5) as f64 / 5.0
         });
@@ -285,11 +294,21 @@ fn simulated_counts_equal_mock_counts_for_every_layer() {
                 c.snapshot().counts_only()
             }
         };
-        assert_eq!(counts(true), counts(false), "{name}");
+        let sim_counts = counts(false);
+        assert_eq!(counts(true), sim_counts, "{name} {tile:?}");
+        kinds_seen.extend(sim_counts.keys().map(|k| k.kind));
         // and the prediction is built from a run of the same code
-        let pred = simulate(&model, &plan, &CostTable::default_table().unwrap()).unwrap();
+        let pred = simulate(model, &plan, &CostTable::default_table().unwrap()).unwrap();
         assert_eq!(pred.layers.len(), model.nodes().len(), "{name}");
         assert!(pred.latency_seconds > 0.0, "{name}");
+    }
+    for kind in [
+        OpKind::LinearMapTerm,
+        OpKind::LinearMapOutput,
+        OpKind::MulPlainSumTerm,
+        OpKind::MulPlainSumOutput,
+    ] {
+        assert!(kinds_seen.contains(&kind), "no model ran a fused {kind}");
     }
 }
 

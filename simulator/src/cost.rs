@@ -2,7 +2,7 @@
 //! latency and memory predictions built on it.
 
 use crate::error::{Result, SimError};
-use crate::memory::MemoryProfile;
+use crate::memory::{MemoryProfile, NominalSizes};
 use crate::ops::{OpCounts, OpKind};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
@@ -70,7 +70,72 @@ pub struct CostTable {
     /// Key sizes.
     #[serde(default)]
     pub keys: Vec<KeySizeEntry>,
+    /// Wall time per call when `threads` independent calls run at once (one per thread), as
+    /// the tile code runs the ciphertexts of a wide node: the per-call share of a parallel
+    /// batch, contention for memory bandwidth included. Optional; without it a parallel call
+    /// costs its single-thread latency divided by the thread count.
+    #[serde(default)]
+    pub parallel: Vec<CostEntry>,
+    /// The key-switching structure of the chain measured at each ring degree: rotations,
+    /// products and conjugations of another chain are scaled by their relative key-switching
+    /// work ([`key_switch_work`]). Optional (no scaling without it).
+    #[serde(default)]
+    pub chains: Vec<ChainEntry>,
+    /// Resident bytes of the native runtime beyond the live ciphertexts, plaintexts, keys,
+    /// scratch pool and NTT tables (allocator and thread overhead), added to every memory
+    /// prediction. `hetile calibrate` writes 0 (the modelled parts cover the measured plans to
+    /// within a few percent); set it by hand for a runtime with a larger fixed footprint.
+    #[serde(default)]
+    pub runtime_base_bytes: u64,
 }
+
+/// The key-switching structure of a measured chain.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainEntry {
+    /// log2 of the ring degree.
+    pub log_n: u32,
+    /// Ciphertext primes (top level + 1).
+    pub q_primes: usize,
+    /// Special primes.
+    pub p_primes: usize,
+    /// Key-switching digits.
+    pub digits: usize,
+}
+
+impl ChainEntry {
+    /// The structure of `sizes`' chain at `log_n`.
+    pub fn of(log_n: u32, sizes: &NominalSizes) -> ChainEntry {
+        ChainEntry {
+            log_n,
+            q_primes: sizes.q_primes,
+            p_primes: sizes.p_primes,
+            digits: sizes.digits,
+        }
+    }
+}
+
+/// The relative work of one key switch at `level` under a chain of `q_primes` ciphertext
+/// primes split into `digits` contiguous digits (larger first) and `p_primes` special primes:
+/// `(active digits + 2) * (level + 1 + p_primes)`, the number transforms and products of the
+/// decomposition, the raised inner products and the reduction grow with. A digit is active when
+/// its first prime is at or below `level`.
+pub fn key_switch_work(q_primes: usize, p_primes: usize, digits: usize, level: usize) -> f64 {
+    let digits = digits.clamp(1, q_primes.max(1));
+    let (base, extra) = (q_primes / digits, q_primes % digits);
+    let mut start = 0;
+    let mut active = 0usize;
+    for j in 0..digits {
+        if start <= level {
+            active += 1;
+        }
+        start += base + usize::from(j < extra);
+    }
+    ((active + 2) * (level + 1 + p_primes)) as f64
+}
+
+/// The native backend's scratch pool cap (`MAX_POOLED_BYTES` of `hetile_ring::scratch`): freed
+/// coefficient buffers it keeps resident.
+pub const SCRATCH_POOL_BYTES: u64 = 64 << 20;
 
 /// A latency prediction: the total and its split by operation kind.
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -90,6 +155,11 @@ pub struct MemoryPrediction {
     pub plaintext_bytes: u64,
     /// Evaluation keys.
     pub key_bytes: u64,
+    /// The native runtime's own memory: the scratch pool's resident buffers (up to its cap, as
+    /// many as the run frees), the client's secret and public keys, the NTT tables, and the
+    /// table's fixed base.
+    #[serde(default)]
+    pub runtime_bytes: u64,
     /// The sum.
     pub total_bytes: u64,
 }
@@ -182,19 +252,137 @@ impl CostTable {
     ///
     /// Errors with [`SimError::MissingCost`] when `op` was never measured.
     pub fn latency(&self, op: OpKind, log_n: u32, level: usize, threads: usize) -> Result<f64> {
+        lookup(&self.latencies, op, log_n, level, threads)
+    }
+
+    /// The wall time per call of `op` when `threads` independent calls run at once, one per
+    /// thread ([`CostTable::parallel`], interpolated as [`CostTable::latency`] over degrees and
+    /// levels, the nearest measured thread count scaled to `threads`); without measurements
+    /// the single-thread latency divided by `threads`.
+    /// Errors with [`SimError::MissingCost`] when `op` was never measured.
+    pub fn parallel_latency(
+        &self,
+        op: OpKind,
+        log_n: u32,
+        level: usize,
+        threads: usize,
+    ) -> Result<f64> {
+        let threads = threads.max(1);
+        if threads == 1 {
+            return self.latency(op, log_n, level, 1);
+        }
+        let measured = self
+            .parallel
+            .iter()
+            .filter(|e| e.op == op)
+            .map(|e| e.threads)
+            .min_by_key(|&c| (c.abs_diff(threads), c));
+        match measured {
+            Some(t) => Ok(lookup(&self.parallel, op, log_n, level, t)? * t as f64 / threads as f64),
+            None => Ok(self.latency(op, log_n, level, 1)? / threads as f64),
+        }
+    }
+
+    /// The factor scaling a measured key-switching operation (rotation, product, conjugation)
+    /// at `level` from the table's chain at `2^log_n` ([`CostTable::chains`]) to the chain of
+    /// `sizes`: the ratio of their [`key_switch_work`]. 1 for other kinds, without `sizes` or
+    /// without a measured chain at this degree.
+    pub fn structure_factor(
+        &self,
+        op: OpKind,
+        log_n: u32,
+        level: usize,
+        sizes: Option<&NominalSizes>,
+    ) -> f64 {
+        let (Some(s), true) = (sizes, op.switches_keys()) else {
+            return 1.0;
+        };
+        let Some(c) = self.chains.iter().find(|c| c.log_n == log_n) else {
+            return 1.0;
+        };
+        if c.p_primes == 0 || s.p_primes == 0 {
+            return 1.0;
+        }
+        // beyond the measured chain the table extrapolates by (level + 1): compare with the
+        // measured chain's structure at its top, extended the same way
+        let measured = if level < c.q_primes {
+            key_switch_work(c.q_primes, c.p_primes, c.digits, level)
+        } else {
+            let top = c.q_primes.saturating_sub(1);
+            key_switch_work(c.q_primes, c.p_primes, c.digits, top) * (level + 1) as f64
+                / (top + 1) as f64
+        };
+        let planned = key_switch_work(s.q_primes, s.p_primes, s.digits, level);
+        if measured > 0.0 {
+            planned / measured
+        } else {
+            1.0
+        }
+    }
+
+    /// Predicted latency of `counts` when the calls run `threads` at a time on independent
+    /// ciphertexts ([`CostTable::parallel_latency`]); fused kinds, which use every thread inside
+    /// one call, at their `threads`-thread latency.
+    /// Errors with [`SimError::MissingCost`] for a counted kind the table lacks.
+    pub fn predict_parallel(
+        &self,
+        counts: &OpCounts,
+        log_n: u32,
+        threads: usize,
+    ) -> Result<LatencyPrediction> {
+        self.predict_parallel_for(counts, log_n, threads, None)
+    }
+
+    /// As [`CostTable::predict_parallel`], key-switching operations scaled to the chain of
+    /// `sizes` ([`CostTable::structure_factor`]).
+    /// Errors with [`SimError::MissingCost`] for a counted kind the table lacks.
+    pub fn predict_parallel_for(
+        &self,
+        counts: &OpCounts,
+        log_n: u32,
+        threads: usize,
+        sizes: Option<&NominalSizes>,
+    ) -> Result<LatencyPrediction> {
+        let mut p = LatencyPrediction::default();
+        for (key, stat) in counts.iter() {
+            if stat.count == 0 {
+                continue;
+            }
+            let each = if key.kind.is_fused() {
+                self.latency(key.kind, log_n, key.level, threads)?
+            } else {
+                self.parallel_latency(key.kind, log_n, key.level, threads)?
+            } * self.structure_factor(key.kind, log_n, key.level, sizes);
+            let s = stat.count as f64 * each;
+            *p.by_kind.entry(key.kind).or_default() += s;
+            p.total_seconds += s;
+        }
+        Ok(p)
+    }
+}
+
+/// The latency of one `op` in `entries` (see [`CostTable::latency`] for the interpolation).
+fn lookup(
+    entries: &[CostEntry],
+    op: OpKind,
+    log_n: u32,
+    level: usize,
+    threads: usize,
+) -> Result<f64> {
+    {
         let missing = || SimError::MissingCost { op };
-        let counts = self.thread_counts(op);
+        let counts: BTreeSet<usize> = entries
+            .iter()
+            .filter(|e| e.op == op)
+            .map(|e| e.threads)
+            .collect();
         let t = counts
             .iter()
             .copied()
             .min_by_key(|&c| (c.abs_diff(threads), c))
             .ok_or_else(missing)?;
         let mut by_degree: BTreeMap<u32, Vec<(usize, f64)>> = BTreeMap::new();
-        for e in self
-            .latencies
-            .iter()
-            .filter(|e| e.op == op && e.threads == t)
-        {
+        for e in entries.iter().filter(|e| e.op == op && e.threads == t) {
             by_degree
                 .entry(e.log_n)
                 .or_default()
@@ -228,7 +416,9 @@ impl CostTable {
             (None, None) => Err(missing()),
         }
     }
+}
 
+impl CostTable {
     /// Predicted latency of `counts` (sum over kinds and levels of count x [`CostTable::latency`])
     /// at ring degree `2^log_n` with `threads` threads.
     /// Errors with [`SimError::MissingCost`] for a counted kind the table lacks.
@@ -238,12 +428,27 @@ impl CostTable {
         log_n: u32,
         threads: usize,
     ) -> Result<LatencyPrediction> {
+        self.predict_latency_for(counts, log_n, threads, None)
+    }
+
+    /// As [`CostTable::predict_latency`], key-switching operations scaled to the chain of
+    /// `sizes` ([`CostTable::structure_factor`]).
+    /// Errors with [`SimError::MissingCost`] for a counted kind the table lacks.
+    pub fn predict_latency_for(
+        &self,
+        counts: &OpCounts,
+        log_n: u32,
+        threads: usize,
+        sizes: Option<&NominalSizes>,
+    ) -> Result<LatencyPrediction> {
         let mut p = LatencyPrediction::default();
         for (key, stat) in counts.iter() {
             if stat.count == 0 {
                 continue;
             }
-            let s = stat.count as f64 * self.latency(key.kind, log_n, key.level, threads)?;
+            let s = stat.count as f64
+                * self.latency(key.kind, log_n, key.level, threads)?
+                * self.structure_factor(key.kind, log_n, key.level, sizes);
             *p.by_kind.entry(key.kind).or_default() += s;
             p.total_seconds += s;
         }
@@ -287,7 +492,22 @@ impl CostTable {
             .find(|k| k.log_n == log_n && k.max_level == max_level)
             .map(|k| k.switching_key_bytes * profile.switching_keys)
             .unwrap_or(profile.key_bytes);
-        m.total_bytes = m.ciphertext_bytes + m.plaintext_bytes + m.key_bytes;
+        m.runtime_bytes = self.runtime_bytes(profile);
+        m.total_bytes = m.ciphertext_bytes + m.plaintext_bytes + m.key_bytes + m.runtime_bytes;
         m
+    }
+
+    /// The native runtime's memory besides the objects a run holds
+    /// ([`MemoryPrediction::runtime_bytes`]): the scratch pool's buffers (the bytes of pooled
+    /// objects the run freed, up to [`SCRATCH_POOL_BYTES`]), the client's secret and public keys
+    /// (three polynomials over every prime), the NTT tables (two per prime, `N` words each) and
+    /// the table's fixed base ([`CostTable::runtime_base_bytes`]).
+    pub fn runtime_bytes(&self, profile: &MemoryProfile) -> u64 {
+        let pool = profile.recycled_bytes.min(SCRATCH_POOL_BYTES);
+        let fixed = profile.sizes.map_or(0, |s| {
+            let per_prime = s.degree as u64 * 8 * (s.q_primes + s.p_primes) as u64;
+            3 * per_prime + 2 * per_prime
+        });
+        pool + fixed + self.runtime_base_bytes
     }
 }

@@ -1,18 +1,39 @@
 //! [`Counting<B>`]: a backend decorator that counts and times every operation per kind and level.
 
-use crate::ops::{OpCounts, OpKind};
+use crate::ops::{OpCounts, OpKey, OpKind, OpStat};
 use hetile_backend::{
     normalize_step, Backend, Client, Complex, Evaluator, KeyRequirements, Level, Meta, Params,
     Result, Scale,
 };
 use std::marker::PhantomData;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
+/// Levels counted without a lock; operations at higher levels (longer chains than any preset)
+/// go to a locked overflow map.
+const FAST_LEVELS: usize = 64;
+
 /// Thread-safe operation counters shared by a counting client and all its evaluators.
-#[derive(Debug, Default)]
+///
+/// Lock-free on the hot path: one relaxed atomic counter (and one for the time) per kind and
+/// level, no allocation per operation.
+#[derive(Debug)]
 pub struct OpCounter {
-    counts: Mutex<OpCounts>,
+    counts: Box<[AtomicU64]>,
+    nanos: Box<[AtomicU64]>,
+    overflow: Mutex<OpCounts>,
+}
+
+impl Default for OpCounter {
+    fn default() -> OpCounter {
+        let n = OpKind::ALL.len() * FAST_LEVELS;
+        OpCounter {
+            counts: (0..n).map(|_| AtomicU64::new(0)).collect(),
+            nanos: (0..n).map(|_| AtomicU64::new(0)).collect(),
+            overflow: Mutex::new(OpCounts::new()),
+        }
+    }
 }
 
 impl OpCounter {
@@ -23,7 +44,20 @@ impl OpCounter {
 
     /// Records `count` successful calls of `kind` at `level` that took `elapsed` in total.
     pub fn record(&self, kind: OpKind, level: Level, count: u64, elapsed: Duration) {
-        self.counts
+        if level.0 < FAST_LEVELS {
+            let i = kind.index() * FAST_LEVELS + level.0;
+            if let Some(c) = self.counts.get(i) {
+                c.fetch_add(count, Ordering::Relaxed);
+            }
+            if !elapsed.is_zero() {
+                let ns = u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX);
+                if let Some(t) = self.nanos.get(i) {
+                    t.fetch_add(ns, Ordering::Relaxed);
+                }
+            }
+            return;
+        }
+        self.overflow
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .record(kind, level.0, count, elapsed);
@@ -31,15 +65,28 @@ impl OpCounter {
 
     /// A copy of the counts so far.
     pub fn snapshot(&self) -> OpCounts {
-        self.counts
+        let mut out = self
+            .overflow
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+            .clone();
+        for kind in OpKind::ALL {
+            for level in 0..FAST_LEVELS {
+                let i = kind.index() * FAST_LEVELS + level;
+                let count = self.counts.get(i).map_or(0, |c| c.load(Ordering::Relaxed));
+                let nanos = self.nanos.get(i).map_or(0, |c| c.load(Ordering::Relaxed));
+                out.insert(OpKey { kind, level }, OpStat { count, nanos });
+            }
+        }
+        out
     }
 
     /// Zeroes the counters.
     pub fn reset(&self) {
-        *self.counts.lock().unwrap_or_else(PoisonError::into_inner) = OpCounts::new();
+        for c in self.counts.iter().chain(self.nanos.iter()) {
+            c.store(0, Ordering::Relaxed);
+        }
+        *self.overflow.lock().unwrap_or_else(PoisonError::into_inner) = OpCounts::new();
     }
 }
 
@@ -48,9 +95,11 @@ impl OpCounter {
 /// [`OpCounter`] (count and wall time, per [`OpKind`] and operand level). Failed calls are not
 /// recorded.
 ///
-/// Forwarded are the required operations and `rotate_many` (so `B`'s hoisting is kept; each
+/// Forwarded are the required operations, `rotate_many` (so `B`'s hoisting is kept; each
 /// non-zero step counts one [`OpKind::Rotate`], and rotations by 0, which are free copies, are
-/// not counted). The provided operations (`add`, `set_scale`, ...) run the contract's default
+/// not counted) and the fused sums of products (`linear_combination`, `linear_maps`,
+/// `mul_plain_sum`: counted per term and per output as their own kinds, so that a fused call is
+/// priced as one). The provided operations (`add`, `set_scale`, ...) run the contract's default
 /// bodies on top of the counted ones.
 pub struct Counting<B: Backend>(PhantomData<fn() -> B>);
 
@@ -63,16 +112,36 @@ impl<B: Backend> Backend for Counting<B> {
     type Client = CountingClient<B>;
 }
 
-/// Times `f` and records it under `kind` at `level` when it succeeds.
-fn timed<T>(
+/// Times `f` and records it under `kind` at `level` when it succeeds (on a metadata-only
+/// backend the time is meaningless and not measured: the count alone is recorded).
+fn timed<B: Backend, T>(
     counter: &OpCounter,
     kind: OpKind,
     level: Level,
     f: impl FnOnce() -> Result<T>,
 ) -> Result<T> {
+    timed_n::<B, T>(counter, kind, level, 1, f)
+}
+
+/// As [`timed`], recording `n` calls.
+fn timed_n<B: Backend, T>(
+    counter: &OpCounter,
+    kind: OpKind,
+    level: Level,
+    n: u64,
+    f: impl FnOnce() -> Result<T>,
+) -> Result<T> {
+    if n == 0 {
+        return f();
+    }
+    if B::METADATA_ONLY {
+        let out = f()?;
+        counter.record(kind, level, n, Duration::ZERO);
+        return Ok(out);
+    }
     let start = Instant::now();
     let out = f()?;
-    counter.record(kind, level, 1, start.elapsed());
+    counter.record(kind, level, n, start.elapsed());
     Ok(out)
 }
 
@@ -103,7 +172,7 @@ impl<B: Backend> Evaluator<Counting<B>> for CountingEvaluator<B> {
     }
 
     fn encode(&self, values: &[f64], level: Level, scale: Scale) -> Result<B::Plaintext> {
-        timed(&self.counter, OpKind::Encode, level, || {
+        timed::<B, _>(&self.counter, OpKind::Encode, level, || {
             self.inner.encode(values, level, scale)
         })
     }
@@ -114,90 +183,90 @@ impl<B: Backend> Evaluator<Counting<B>> for CountingEvaluator<B> {
         level: Level,
         scale: Scale,
     ) -> Result<B::Plaintext> {
-        timed(&self.counter, OpKind::Encode, level, || {
+        timed::<B, _>(&self.counter, OpKind::Encode, level, || {
             self.inner.encode_complex(values, level, scale)
         })
     }
 
     fn add_assign(&self, a: &mut B::Ciphertext, b: &B::Ciphertext) -> Result<()> {
         let l = a.level();
-        timed(&self.counter, OpKind::Add, l, || {
+        timed::<B, _>(&self.counter, OpKind::Add, l, || {
             self.inner.add_assign(a, b)
         })
     }
 
     fn sub_assign(&self, a: &mut B::Ciphertext, b: &B::Ciphertext) -> Result<()> {
         let l = a.level();
-        timed(&self.counter, OpKind::Add, l, || {
+        timed::<B, _>(&self.counter, OpKind::Add, l, || {
             self.inner.sub_assign(a, b)
         })
     }
 
     fn negate_assign(&self, a: &mut B::Ciphertext) -> Result<()> {
         let l = a.level();
-        timed(&self.counter, OpKind::Negate, l, || {
+        timed::<B, _>(&self.counter, OpKind::Negate, l, || {
             self.inner.negate_assign(a)
         })
     }
 
     fn add_plain_assign(&self, a: &mut B::Ciphertext, p: &B::Plaintext) -> Result<()> {
         let l = a.level();
-        timed(&self.counter, OpKind::AddPlain, l, || {
+        timed::<B, _>(&self.counter, OpKind::AddPlain, l, || {
             self.inner.add_plain_assign(a, p)
         })
     }
 
     fn sub_plain_assign(&self, a: &mut B::Ciphertext, p: &B::Plaintext) -> Result<()> {
         let l = a.level();
-        timed(&self.counter, OpKind::AddPlain, l, || {
+        timed::<B, _>(&self.counter, OpKind::AddPlain, l, || {
             self.inner.sub_plain_assign(a, p)
         })
     }
 
     fn add_scalar_assign(&self, a: &mut B::Ciphertext, c: f64) -> Result<()> {
         let l = a.level();
-        timed(&self.counter, OpKind::AddScalar, l, || {
+        timed::<B, _>(&self.counter, OpKind::AddScalar, l, || {
             self.inner.add_scalar_assign(a, c)
         })
     }
 
     fn mul_plain_assign(&self, a: &mut B::Ciphertext, p: &B::Plaintext) -> Result<()> {
         let l = a.level();
-        timed(&self.counter, OpKind::MulPlain, l, || {
+        timed::<B, _>(&self.counter, OpKind::MulPlain, l, || {
             self.inner.mul_plain_assign(a, p)
         })
     }
 
     fn mul_scalar_assign(&self, a: &mut B::Ciphertext, c: f64) -> Result<()> {
         let l = a.level();
-        timed(&self.counter, OpKind::MulScalar, l, || {
+        timed::<B, _>(&self.counter, OpKind::MulScalar, l, || {
             self.inner.mul_scalar_assign(a, c)
         })
     }
 
     fn mul_integer_assign(&self, a: &mut B::Ciphertext, k: i64) -> Result<()> {
         let l = a.level();
-        timed(&self.counter, OpKind::MulInteger, l, || {
+        timed::<B, _>(&self.counter, OpKind::MulInteger, l, || {
             self.inner.mul_integer_assign(a, k)
         })
     }
 
     fn mul(&self, a: &B::Ciphertext, b: &B::Ciphertext) -> Result<B::Ciphertext> {
-        timed(&self.counter, OpKind::Mul, a.level(), || {
+        timed::<B, _>(&self.counter, OpKind::Mul, a.level(), || {
             self.inner.mul(a, b)
         })
     }
 
     fn rescale_assign(&self, a: &mut B::Ciphertext) -> Result<()> {
         let l = a.level();
-        timed(&self.counter, OpKind::Rescale, l, || {
+        timed::<B, _>(&self.counter, OpKind::Rescale, l, || {
             self.inner.rescale_assign(a)
         })
     }
 
     fn drop_to_level_assign(&self, a: &mut B::Ciphertext, level: Level) -> Result<()> {
         let l = a.level();
-        timed(&self.counter, OpKind::DropLevel, l, || {
+        timed::<B, _>(&self.counter, OpKind::DropLevel, l, || {
             self.inner.drop_to_level_assign(a, level)
         })
     }
@@ -206,19 +275,79 @@ impl<B: Backend> Evaluator<Counting<B>> for CountingEvaluator<B> {
         if normalize_step(step, self.inner.slots()) == 0 {
             return self.inner.rotate(a, step);
         }
-        timed(&self.counter, OpKind::Rotate, a.level(), || {
+        timed::<B, _>(&self.counter, OpKind::Rotate, a.level(), || {
             self.inner.rotate(a, step)
         })
     }
 
     fn conjugate(&self, a: &B::Ciphertext) -> Result<B::Ciphertext> {
-        timed(&self.counter, OpKind::Conjugate, a.level(), || {
+        timed::<B, _>(&self.counter, OpKind::Conjugate, a.level(), || {
             self.inner.conjugate(a)
         })
     }
 
     fn has_rotation_key(&self, step: i64) -> bool {
         self.inner.has_rotation_key(step)
+    }
+
+    /// Forwards to `B`'s (possibly fused) `linear_combination`; records one
+    /// [`OpKind::LinearMapTerm`] per term (with the time) and one [`OpKind::LinearMapOutput`].
+    fn linear_combination(&self, a: &[&B::Ciphertext], c: &[f64]) -> Result<B::Ciphertext> {
+        let level = a.first().map_or(Level(0), |x| x.level());
+        let out = timed_n::<B, _>(
+            &self.counter,
+            OpKind::LinearMapTerm,
+            level,
+            a.len() as u64,
+            || self.inner.linear_combination(a, c),
+        )?;
+        self.counter
+            .record(OpKind::LinearMapOutput, level, 1, Duration::ZERO);
+        Ok(out)
+    }
+
+    /// Forwards to `B`'s (possibly fused) `linear_maps`; records one [`OpKind::LinearMapTerm`]
+    /// per term of every row (with the time) and one [`OpKind::LinearMapOutput`] per row.
+    fn linear_maps(
+        &self,
+        inputs: &[&B::Ciphertext],
+        rows: &[Vec<(usize, f64)>],
+    ) -> Result<Vec<B::Ciphertext>> {
+        let level = inputs.first().map_or(Level(0), |x| x.level());
+        let terms: usize = rows.iter().map(Vec::len).sum();
+        let out = timed_n::<B, _>(
+            &self.counter,
+            OpKind::LinearMapTerm,
+            level,
+            terms as u64,
+            || self.inner.linear_maps(inputs, rows),
+        )?;
+        if !rows.is_empty() {
+            self.counter.record(
+                OpKind::LinearMapOutput,
+                level,
+                rows.len() as u64,
+                Duration::ZERO,
+            );
+        }
+        Ok(out)
+    }
+
+    /// Forwards to `B`'s (possibly fused) `mul_plain_sum`; records one
+    /// [`OpKind::MulPlainSumTerm`] per term (with the time) and one
+    /// [`OpKind::MulPlainSumOutput`].
+    fn mul_plain_sum(&self, a: &[&B::Ciphertext], p: &[&B::Plaintext]) -> Result<B::Ciphertext> {
+        let level = a.first().map_or(Level(0), |x| x.level());
+        let out = timed_n::<B, _>(
+            &self.counter,
+            OpKind::MulPlainSumTerm,
+            level,
+            a.len() as u64,
+            || self.inner.mul_plain_sum(a, p),
+        )?;
+        self.counter
+            .record(OpKind::MulPlainSumOutput, level, 1, Duration::ZERO);
+        Ok(out)
     }
 
     /// Forwards to `B`'s (possibly hoisted) `rotate_many`; records one rotation per non-zero
@@ -229,13 +358,9 @@ impl<B: Backend> Evaluator<Counting<B>> for CountingEvaluator<B> {
             .iter()
             .filter(|&&s| normalize_step(s, slots) != 0)
             .count() as u64;
-        let start = Instant::now();
-        let out = self.inner.rotate_many(a, steps)?;
-        if nonzero > 0 {
-            self.counter
-                .record(OpKind::Rotate, a.level(), nonzero, start.elapsed());
-        }
-        Ok(out)
+        timed_n::<B, _>(&self.counter, OpKind::Rotate, a.level(), nonzero, || {
+            self.inner.rotate_many(a, steps)
+        })
     }
 }
 
@@ -299,7 +424,7 @@ impl<B: Backend> Client<Counting<B>> for CountingClient<B> {
     }
 
     fn encode(&self, values: &[f64], level: Level, scale: Scale) -> Result<B::Plaintext> {
-        timed(&self.counter, OpKind::Encode, level, || {
+        timed::<B, _>(&self.counter, OpKind::Encode, level, || {
             self.inner.encode(values, level, scale)
         })
     }
@@ -310,37 +435,37 @@ impl<B: Backend> Client<Counting<B>> for CountingClient<B> {
         level: Level,
         scale: Scale,
     ) -> Result<B::Plaintext> {
-        timed(&self.counter, OpKind::Encode, level, || {
+        timed::<B, _>(&self.counter, OpKind::Encode, level, || {
             self.inner.encode_complex(values, level, scale)
         })
     }
 
     fn encrypt(&self, pt: &B::Plaintext) -> Result<B::Ciphertext> {
-        timed(&self.counter, OpKind::Encrypt, pt.level(), || {
+        timed::<B, _>(&self.counter, OpKind::Encrypt, pt.level(), || {
             self.inner.encrypt(pt)
         })
     }
 
     fn encrypt_symmetric(&self, pt: &B::Plaintext) -> Result<B::Ciphertext> {
-        timed(&self.counter, OpKind::Encrypt, pt.level(), || {
+        timed::<B, _>(&self.counter, OpKind::Encrypt, pt.level(), || {
             self.inner.encrypt_symmetric(pt)
         })
     }
 
     fn decrypt(&self, ct: &B::Ciphertext) -> Result<B::Plaintext> {
-        timed(&self.counter, OpKind::Decrypt, ct.level(), || {
+        timed::<B, _>(&self.counter, OpKind::Decrypt, ct.level(), || {
             self.inner.decrypt(ct)
         })
     }
 
     fn decode(&self, pt: &B::Plaintext) -> Result<Vec<f64>> {
-        timed(&self.counter, OpKind::Decode, pt.level(), || {
+        timed::<B, _>(&self.counter, OpKind::Decode, pt.level(), || {
             self.inner.decode(pt)
         })
     }
 
     fn decode_complex(&self, pt: &B::Plaintext) -> Result<Vec<Complex>> {
-        timed(&self.counter, OpKind::Decode, pt.level(), || {
+        timed::<B, _>(&self.counter, OpKind::Decode, pt.level(), || {
             self.inner.decode_complex(pt)
         })
     }

@@ -4,8 +4,9 @@ use crate::backend::{check_context, SimCiphertext, SimPlaintext};
 use crate::memory::MemoryTracker;
 use crate::SimBackend;
 use hetile_backend::{
-    check_encodable, check_same_level, check_same_scale, check_scale_fits, normalize_step, Complex,
-    Error, Evaluator, KeyRequirements, Level, Meta, Params, Result, Scale,
+    check_encodable, check_same_level, check_same_scale, check_scale_fits, gather_terms,
+    normalize_step, split_terms, Complex, Error, Evaluator, KeyRequirements, Level, Meta, Params,
+    Result, Scale,
 };
 use std::collections::BTreeSet;
 use std::iter::once;
@@ -92,6 +93,39 @@ impl SimEvaluator {
         self.check_pt(p)?;
         Self::check_plain_level(a, p)?;
         check_same_scale(a.scale(), p.scale())
+    }
+
+    /// The native backend's checks of a sum of ciphertext terms: `first` valid, every other
+    /// term valid and at `first`'s level and scale.
+    fn check_terms(&self, first: &SimCiphertext, rest: &[&SimCiphertext]) -> Result<()> {
+        self.check_ct(first)?;
+        rest.iter().try_for_each(|x| self.check_additive(first, x))
+    }
+
+    /// The scale of `a` times constants encoded at `q_level`, after the checks of
+    /// `mul_scalar` for every constant (as the native backend's fused linear maps).
+    fn scalar_product_scale(
+        &self,
+        a: &SimCiphertext,
+        constants: impl IntoIterator<Item = f64>,
+    ) -> Result<Scale> {
+        if a.level().0 == 0 {
+            return Err(Error::LevelExhausted {
+                op: "mul_scalar",
+                level: a.level(),
+            });
+        }
+        let q = self.prime_at(a.level())?;
+        let q_scale = Scale::new(q as f64).ok_or_else(|| Error::Internal {
+            backend: "sim",
+            reason: format!("prime {q} is not a valid scale"),
+        })?;
+        for c in constants {
+            check_encodable(&self.params, once(c), a.level(), q_scale)?;
+        }
+        let scale = a.scale() * q_scale;
+        check_scale_fits(&self.params, a.level(), scale)?;
+        Ok(scale)
     }
 
     fn prime_at(&self, level: Level) -> Result<u64> {
@@ -274,6 +308,64 @@ impl Evaluator<SimBackend> for SimEvaluator {
             return Err(Error::MissingConjugationKey);
         }
         Ok(a.derive(a.scale(), &self.tracker))
+    }
+
+    /// The native backend's fused checks (terms, then constants), one result ciphertext.
+    fn linear_combination(&self, a: &[&SimCiphertext], c: &[f64]) -> Result<SimCiphertext> {
+        let (first, rest) = split_terms(a, c.len())?;
+        self.check_terms(first, rest)?;
+        let scale = self.scalar_product_scale(first, c.iter().copied())?;
+        Ok(first.derive(scale, &self.tracker))
+    }
+
+    /// The native backend's fused checks: terms, every row's indices, then every constant;
+    /// one result per row and no intermediate product (as the fused kernel).
+    fn linear_maps(
+        &self,
+        inputs: &[&SimCiphertext],
+        rows: &[Vec<(usize, f64)>],
+    ) -> Result<Vec<SimCiphertext>> {
+        let (first, rest) = inputs
+            .split_first()
+            .ok_or_else(|| Error::InvalidParameters {
+                reason: "a linear map needs at least one input".into(),
+            })?;
+        self.check_terms(first, rest)?;
+        for row in rows {
+            if row.is_empty() {
+                return Err(Error::InvalidParameters {
+                    reason: "a linear map row needs at least one term".into(),
+                });
+            }
+            if let Some(&(k, _)) = row.iter().find(|&&(k, _)| k >= inputs.len()) {
+                // the shared helper's error for an index past the inputs
+                gather_terms(inputs, &[(k, 0.0)])?;
+            }
+        }
+        let consts = rows.iter().flatten().map(|&(_, c)| c);
+        let scale = self.scalar_product_scale(first, consts)?;
+        Ok(rows
+            .iter()
+            .map(|_| first.derive(scale, &self.tracker))
+            .collect())
+    }
+
+    /// The native backend's fused checks (terms, then every plaintext's level and scale), one
+    /// result ciphertext and no intermediate product.
+    fn mul_plain_sum(&self, a: &[&SimCiphertext], p: &[&SimPlaintext]) -> Result<SimCiphertext> {
+        let (first, rest) = split_terms(a, p.len())?;
+        self.check_terms(first, rest)?;
+        let p0 = p.first().ok_or_else(|| Error::InvalidParameters {
+            reason: "a sum of products needs at least one term".into(),
+        })?;
+        let scale = first.scale() * p0.scale();
+        for pk in p {
+            self.check_pt(pk)?;
+            Self::check_plain_level(first, pk)?;
+            check_same_scale(scale, first.scale() * pk.scale())?;
+        }
+        check_scale_fits(&self.params, first.level(), scale)?;
+        Ok(first.derive(scale, &self.tracker))
     }
 
     fn has_rotation_key(&self, step: i64) -> bool {

@@ -8,8 +8,9 @@
 //!   values. Live ciphertexts and plaintexts are tracked per level ([`MemoryTracker`],
 //!   [`MemoryProfile`]) for memory prediction.
 //! - [`Counting<B>`]: a decorator backend over any `B` that forwards every operation and records,
-//!   per [`OpKind`] and level, the count and the wall time in a shared, thread-safe
-//!   [`OpCounter`].
+//!   per [`OpKind`] and level, the count and the wall time in a shared, thread-safe, lock-free
+//!   [`OpCounter`]. Fused sums of products (`linear_maps`, `linear_combination`,
+//!   `mul_plain_sum`) are counted as their own kinds, per term and per output.
 //! - [`CostTable`]: per-operation latency by kind, ring degree, level and thread count, and object
 //!   sizes, as YAML; measured by `hetile calibrate`, with a default table shipped
 //!   ([`DEFAULT_TABLE_YAML`]). [`CostTable::predict_latency`] turns [`OpCounts`] (from a counted
@@ -50,11 +51,11 @@ mod ops;
 pub use backend::{SimBackend, SimCiphertext, SimPlaintext};
 pub use client::SimClient;
 pub use cost::{
-    CostEntry, CostTable, KeySizeEntry, LatencyPrediction, MemoryPrediction, SizeEntry,
-    DEFAULT_TABLE_YAML,
+    key_switch_work, ChainEntry, CostEntry, CostTable, KeySizeEntry, LatencyPrediction,
+    MemoryPrediction, SizeEntry, DEFAULT_TABLE_YAML, SCRATCH_POOL_BYTES,
 };
 pub use counting::{Counting, CountingClient, CountingEvaluator, OpCounter};
 pub use error::{Result, SimError};
 pub use evaluator::SimEvaluator;
-pub use memory::{MemoryProfile, MemoryTracker, NominalSizes};
+pub use memory::{MemoryProfile, MemoryTracker, NominalSizes, POOLED_POLY_BYTES};
 pub use ops::{OpCounts, OpKey, OpKind, OpStat};

@@ -1,8 +1,10 @@
 //! Live-object tracking of the simulator: ciphertexts and plaintexts alive per level, and the
-//! peak of their nominal bytes.
+//! peak of their nominal bytes. Lock-free on the hot path (relaxed atomics); only a new peak
+//! takes a lock to copy the per-level counts.
 
 use hetile_backend::{Level, Params};
 use serde::{Deserialize, Serialize};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 
 /// Nominal in-memory sizes of CKKS objects under some parameters: one `u64` per residue, a
@@ -47,6 +49,10 @@ impl NominalSizes {
     }
 }
 
+/// Smallest polynomial the native backend's scratch pool keeps when it is freed
+/// (`MIN_POOLED_BYTES` of `hetile_ring::scratch`).
+pub const POOLED_POLY_BYTES: u64 = 256 << 10;
+
 /// A snapshot of the live objects: counts now, and counts per level at the moment the nominal
 /// bytes of live ciphertexts and plaintexts peaked.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -71,6 +77,14 @@ pub struct MemoryProfile {
     pub switching_keys: u64,
     /// Nominal bytes of those keys.
     pub key_bytes: u64,
+    /// Nominal bytes of dropped objects whose polynomials are large enough for the native
+    /// backend's scratch pool to keep ([`POOLED_POLY_BYTES`]); the pool's resident size grows
+    /// with it up to its cap.
+    #[serde(default)]
+    pub recycled_bytes: u64,
+    /// The nominal sizes of the parameters the objects were made under.
+    #[serde(default)]
+    pub sizes: Option<NominalSizes>,
 }
 
 impl MemoryProfile {
@@ -80,11 +94,6 @@ impl MemoryProfile {
     }
 }
 
-#[derive(Debug)]
-struct State {
-    profile: MemoryProfile,
-}
-
 /// Which kind of object a tracker entry is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum ObjKind {
@@ -92,11 +101,35 @@ pub(crate) enum ObjKind {
     Plaintext,
 }
 
+impl ObjKind {
+    fn index(self) -> usize {
+        match self {
+            ObjKind::Ciphertext => 0,
+            ObjKind::Plaintext => 1,
+        }
+    }
+}
+
+/// Subtracts without wrapping below zero.
+fn saturating_sub(a: &AtomicU64, v: u64) {
+    let _ = a.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |x| {
+        Some(x.saturating_sub(v))
+    });
+}
+
 /// The shared live-object counter of one simulated client and its evaluators.
 #[derive(Debug)]
 pub struct MemoryTracker {
     sizes: NominalSizes,
-    state: Mutex<State>,
+    switching_keys: u64,
+    /// Live objects per kind (ciphertext, plaintext) and level.
+    live: [Box<[AtomicU64]>; 2],
+    created: [AtomicU64; 2],
+    live_bytes: AtomicU64,
+    peak_bytes: AtomicU64,
+    recycled_bytes: AtomicU64,
+    /// Per-level counts at the peak (ciphertexts, plaintexts).
+    at_peak: Mutex<[Vec<u64>; 2]>,
 }
 
 impl MemoryTracker {
@@ -104,18 +137,16 @@ impl MemoryTracker {
     pub fn new(params: &Params, switching_keys: u64) -> Arc<MemoryTracker> {
         let sizes = NominalSizes::of(params);
         let levels = params.max_level().0 + 1;
-        let profile = MemoryProfile {
-            live_ciphertexts: vec![0; levels],
-            live_plaintexts: vec![0; levels],
-            peak_ciphertexts: vec![0; levels],
-            peak_plaintexts: vec![0; levels],
-            switching_keys,
-            key_bytes: switching_keys * sizes.switching_key_bytes(),
-            ..MemoryProfile::default()
-        };
+        let zeros = || (0..levels).map(|_| AtomicU64::new(0)).collect::<Box<[_]>>();
         Arc::new(MemoryTracker {
             sizes,
-            state: Mutex::new(State { profile }),
+            switching_keys,
+            live: [zeros(), zeros()],
+            created: [AtomicU64::new(0), AtomicU64::new(0)],
+            live_bytes: AtomicU64::new(0),
+            peak_bytes: AtomicU64::new(0),
+            recycled_bytes: AtomicU64::new(0),
+            at_peak: Mutex::new([vec![0; levels], vec![0; levels]]),
         })
     }
 
@@ -124,14 +155,31 @@ impl MemoryTracker {
         self.sizes
     }
 
-    /// A copy of the current profile.
-    pub fn snapshot(&self) -> MemoryProfile {
-        self.lock(|s| s.profile.clone())
+    fn load_levels(counts: &[AtomicU64]) -> Vec<u64> {
+        counts.iter().map(|c| c.load(Ordering::Relaxed)).collect()
     }
 
-    fn lock<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
-        let mut guard = self.state.lock().unwrap_or_else(PoisonError::into_inner);
-        f(&mut guard)
+    /// A copy of the current profile.
+    pub fn snapshot(&self) -> MemoryProfile {
+        let [peak_ct, peak_pt] = self
+            .at_peak
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        MemoryProfile {
+            live_ciphertexts: Self::load_levels(&self.live[0]),
+            live_plaintexts: Self::load_levels(&self.live[1]),
+            peak_ciphertexts: peak_ct,
+            peak_plaintexts: peak_pt,
+            live_bytes: self.live_bytes.load(Ordering::Relaxed),
+            peak_bytes: self.peak_bytes.load(Ordering::Relaxed),
+            ciphertexts_created: self.created[0].load(Ordering::Relaxed),
+            plaintexts_created: self.created[1].load(Ordering::Relaxed),
+            switching_keys: self.switching_keys,
+            key_bytes: self.switching_keys * self.sizes.switching_key_bytes(),
+            recycled_bytes: self.recycled_bytes.load(Ordering::Relaxed),
+            sizes: Some(self.sizes),
+        }
     }
 
     fn bytes(&self, kind: ObjKind, level: usize) -> u64 {
@@ -141,53 +189,52 @@ impl MemoryTracker {
         }
     }
 
-    /// Registers a new object (levels beyond the chain are clamped to the vectors' length; the
-    /// simulator refuses such objects before they are created).
-    pub(crate) fn created(&self, kind: ObjKind, level: Level) {
+    /// Adds an object to the live counts and the peak (levels beyond the chain are not
+    /// counted per level; the simulator refuses such objects before they are created).
+    fn add_live(&self, kind: ObjKind, level: Level) {
+        if let Some(c) = self.live[kind.index()].get(level.0) {
+            c.fetch_add(1, Ordering::Relaxed);
+        }
         let bytes = self.bytes(kind, level.0);
-        self.lock(|s| {
-            let p = &mut s.profile;
-            let (live, created) = match kind {
-                ObjKind::Ciphertext => (&mut p.live_ciphertexts, &mut p.ciphertexts_created),
-                ObjKind::Plaintext => (&mut p.live_plaintexts, &mut p.plaintexts_created),
-            };
-            *created += 1;
-            if let Some(c) = live.get_mut(level.0) {
-                *c += 1;
+        let now = self.live_bytes.fetch_add(bytes, Ordering::Relaxed) + bytes;
+        if now > self.peak_bytes.load(Ordering::Relaxed)
+            && self.peak_bytes.fetch_max(now, Ordering::Relaxed) < now
+        {
+            let mut at = self.at_peak.lock().unwrap_or_else(PoisonError::into_inner);
+            for (dst, src) in at.iter_mut().zip(&self.live) {
+                for (d, s) in dst.iter_mut().zip(src.iter()) {
+                    *d = s.load(Ordering::Relaxed);
+                }
             }
-            p.live_bytes += bytes;
-            if p.live_bytes > p.peak_bytes {
-                p.peak_bytes = p.live_bytes;
-                p.peak_ciphertexts.clone_from(&p.live_ciphertexts);
-                p.peak_plaintexts.clone_from(&p.live_plaintexts);
-            }
-        });
+        }
+    }
+
+    fn remove_live(&self, kind: ObjKind, level: Level) -> u64 {
+        if let Some(c) = self.live[kind.index()].get(level.0) {
+            saturating_sub(c, 1);
+        }
+        let bytes = self.bytes(kind, level.0);
+        saturating_sub(&self.live_bytes, bytes);
+        bytes
+    }
+
+    /// Registers a new object.
+    pub(crate) fn created(&self, kind: ObjKind, level: Level) {
+        self.created[kind.index()].fetch_add(1, Ordering::Relaxed);
+        self.add_live(kind, level);
     }
 
     /// Unregisters a dropped object.
     pub(crate) fn dropped(&self, kind: ObjKind, level: Level) {
-        let bytes = self.bytes(kind, level.0);
-        self.lock(|s| {
-            let p = &mut s.profile;
-            let live = match kind {
-                ObjKind::Ciphertext => &mut p.live_ciphertexts,
-                ObjKind::Plaintext => &mut p.live_plaintexts,
-            };
-            if let Some(c) = live.get_mut(level.0) {
-                *c = c.saturating_sub(1);
-            }
-            p.live_bytes = p.live_bytes.saturating_sub(bytes);
-        });
+        let bytes = self.remove_live(kind, level);
+        if self.sizes.plaintext_bytes(level.0) >= POOLED_POLY_BYTES {
+            self.recycled_bytes.fetch_add(bytes, Ordering::Relaxed);
+        }
     }
 
     /// Moves a live object from one level to another (rescale, drop to level).
     pub(crate) fn moved(&self, kind: ObjKind, from: Level, to: Level) {
-        self.dropped(kind, from);
-        // A move is not a creation: undo the creation count that `created` adds.
-        self.created(kind, to);
-        self.lock(|s| match kind {
-            ObjKind::Ciphertext => s.profile.ciphertexts_created -= 1,
-            ObjKind::Plaintext => s.profile.plaintexts_created -= 1,
-        });
+        self.remove_live(kind, from);
+        self.add_live(kind, to);
     }
 }

@@ -45,11 +45,22 @@ pub enum OpKind {
     Rotate,
     /// Complex conjugation.
     Conjugate,
+    /// One term (input times constant, accumulated) of a fused linear map
+    /// ([`Evaluator::linear_maps`](hetile_backend::Evaluator::linear_maps) or
+    /// `linear_combination`); the level is the inputs'.
+    LinearMapTerm,
+    /// One output of a fused linear map (its accumulator written once).
+    LinearMapOutput,
+    /// One term (ciphertext times plaintext, accumulated) of a fused
+    /// [`Evaluator::mul_plain_sum`](hetile_backend::Evaluator::mul_plain_sum).
+    MulPlainSumTerm,
+    /// One fused `mul_plain_sum` call (its output).
+    MulPlainSumOutput,
 }
 
 impl OpKind {
     /// Every kind, in declaration order.
-    pub const ALL: [OpKind; 16] = [
+    pub const ALL: [OpKind; 20] = [
         OpKind::Encode,
         OpKind::Encrypt,
         OpKind::Decrypt,
@@ -66,7 +77,34 @@ impl OpKind {
         OpKind::DropLevel,
         OpKind::Rotate,
         OpKind::Conjugate,
+        OpKind::LinearMapTerm,
+        OpKind::LinearMapOutput,
+        OpKind::MulPlainSumTerm,
+        OpKind::MulPlainSumOutput,
     ];
+
+    /// The kind's position in [`OpKind::ALL`].
+    pub fn index(self) -> usize {
+        self as usize
+    }
+
+    /// Whether the kind switches keys (rotation, relinearized product, conjugation): its cost
+    /// depends on the chain's digits and special primes, not only on the level.
+    pub fn switches_keys(self) -> bool {
+        matches!(self, OpKind::Rotate | OpKind::Mul | OpKind::Conjugate)
+    }
+
+    /// Whether the kind is part of a fused multi-term operation (one call covers many terms and
+    /// uses every thread inside, whatever the caller's parallelism).
+    pub fn is_fused(self) -> bool {
+        matches!(
+            self,
+            OpKind::LinearMapTerm
+                | OpKind::LinearMapOutput
+                | OpKind::MulPlainSumTerm
+                | OpKind::MulPlainSumOutput
+        )
+    }
 
     /// The snake-case name used in cost tables ("mul_plain", ...).
     pub fn name(self) -> &'static str {
@@ -87,6 +125,10 @@ impl OpKind {
             OpKind::DropLevel => "drop_level",
             OpKind::Rotate => "rotate",
             OpKind::Conjugate => "conjugate",
+            OpKind::LinearMapTerm => "linear_map_term",
+            OpKind::LinearMapOutput => "linear_map_output",
+            OpKind::MulPlainSumTerm => "mul_plain_sum_term",
+            OpKind::MulPlainSumOutput => "mul_plain_sum_output",
         }
     }
 
@@ -104,6 +146,10 @@ impl OpKind {
                 | OpKind::Mul
                 | OpKind::Rescale
                 | OpKind::Rotate
+                | OpKind::LinearMapTerm
+                | OpKind::LinearMapOutput
+                | OpKind::MulPlainSumTerm
+                | OpKind::MulPlainSumOutput
         )
     }
 }
@@ -178,6 +224,36 @@ impl OpCounts {
         c
     }
 
+    /// The counts of an [`OpCost`] as the fused evaluator runs them: scalar products become
+    /// linear-map terms and plaintext products `mul_plain_sum` terms, each group making at most
+    /// `outputs` outputs (the node's output tiles), whose accumulating additions are part of
+    /// the fused call and no longer counted. A planned estimate: the counted run
+    /// ([`crate::Counting`]) is exact.
+    pub fn from_op_cost_fused(cost: &OpCost, level: usize, outputs: usize) -> OpCounts {
+        let mut c = OpCounts::new();
+        let map_out = outputs
+            .clamp(1, cost.scalar_mults.max(1))
+            .min(cost.scalar_mults);
+        let sum_out = outputs.clamp(1, cost.pt_mults.max(1)).min(cost.pt_mults);
+        let fused_adds = (cost.scalar_mults - map_out) + (cost.pt_mults - sum_out);
+        let pairs = [
+            (OpKind::Rotate, cost.rotations),
+            (OpKind::Mul, cost.ct_mults),
+            (OpKind::MulPlainSumTerm, cost.pt_mults),
+            (OpKind::MulPlainSumOutput, sum_out),
+            (OpKind::LinearMapTerm, cost.scalar_mults),
+            (OpKind::LinearMapOutput, map_out),
+            (OpKind::Add, cost.additions.saturating_sub(fused_adds)),
+            (OpKind::Rescale, cost.rescales),
+        ];
+        for (kind, n) in pairs {
+            if n > 0 {
+                c.record(kind, level, n as u64, Duration::ZERO);
+            }
+        }
+        c
+    }
+
     /// The statistics of `kind` at `level` (zero when it never ran).
     pub fn get(&self, kind: OpKind, level: usize) -> OpStat {
         self.entries
@@ -217,20 +293,52 @@ impl OpCounts {
 
     /// These counts restricted to the kinds an [`OpCost`] covers, summed over levels, as an
     /// [`OpCost`] (additions, negations, plain and scalar additions all count as additions;
-    /// `depth` is left 0, counts cannot tell it).
+    /// `depth` is left 0, counts cannot tell it). A fused operation counts as what it computes
+    /// term by term: a linear map of `t` terms and `o` outputs as `t` scalar products and
+    /// `t - o` additions, a `mul_plain_sum` likewise with plaintext products.
     pub fn to_op_cost(&self) -> OpCost {
         let n = |k: OpKind| self.count(k) as usize;
+        let map_terms = n(OpKind::LinearMapTerm);
+        let sum_terms = n(OpKind::MulPlainSumTerm);
         OpCost {
             rotations: n(OpKind::Rotate),
             ct_mults: n(OpKind::Mul),
-            pt_mults: n(OpKind::MulPlain),
-            scalar_mults: n(OpKind::MulScalar),
+            pt_mults: n(OpKind::MulPlain) + sum_terms,
+            scalar_mults: n(OpKind::MulScalar) + map_terms,
             additions: n(OpKind::Add)
                 + n(OpKind::AddPlain)
                 + n(OpKind::AddScalar)
-                + n(OpKind::Negate),
+                + n(OpKind::Negate)
+                + map_terms.saturating_sub(n(OpKind::LinearMapOutput))
+                + sum_terms.saturating_sub(n(OpKind::MulPlainSumOutput)),
             rescales: n(OpKind::Rescale),
             depth: 0,
+        }
+    }
+
+    /// These counts less `earlier`'s (per kind and level, saturating): what ran between two
+    /// snapshots of the same counter.
+    pub fn since(&self, earlier: &OpCounts) -> OpCounts {
+        let mut out = OpCounts::new();
+        for (k, s) in self.iter() {
+            let e = earlier.get(k.kind, k.level);
+            let stat = OpStat {
+                count: s.count.saturating_sub(e.count),
+                nanos: s.nanos.saturating_sub(e.nanos),
+            };
+            if stat.count > 0 {
+                out.entries.insert(k, stat);
+            }
+        }
+        out
+    }
+
+    /// Adds a raw statistic (used by the lock-free counter's snapshot).
+    pub(crate) fn insert(&mut self, key: OpKey, stat: OpStat) {
+        if stat.count > 0 || stat.nanos > 0 {
+            let e = self.entries.entry(key).or_default();
+            e.count += stat.count;
+            e.nanos = e.nanos.saturating_add(stat.nanos);
         }
     }
 

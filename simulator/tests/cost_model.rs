@@ -3,7 +3,8 @@
 #![allow(clippy::unwrap_used)] // test helpers outside #[test] functions unwrap too
 
 use hetile_sim::{
-    CostEntry, CostTable, KeySizeEntry, MemoryProfile, OpCounts, OpKind, SimError, SizeEntry,
+    key_switch_work, ChainEntry, CostEntry, CostTable, KeySizeEntry, MemoryProfile, NominalSizes,
+    OpCounts, OpKind, SimError, SizeEntry, SCRATCH_POOL_BYTES,
 };
 use hetile_tiles::OpCost;
 use std::time::Duration;
@@ -41,6 +42,14 @@ fn table() -> CostTable {
             max_level: 2,
             switching_key_bytes: 10_000,
         }],
+        parallel: vec![entry(OpKind::Add, 13, 2, 2, 0.08)],
+        chains: vec![ChainEntry {
+            log_n: 13,
+            q_primes: 5,
+            p_primes: 3,
+            digits: 2,
+        }],
+        runtime_base_bytes: 0,
     }
 }
 
@@ -153,6 +162,80 @@ fn memory_prediction_uses_peak_counts_and_sizes() {
     );
     // an unmeasured chain falls back to the profile's nominal key bytes
     assert_eq!(t.predict_memory(&profile, 13, 5).key_bytes, 1);
+    assert_eq!(m.runtime_bytes, 0, "no sizes, nothing recycled, no base");
+}
+
+#[test]
+fn runtime_memory_counts_the_pool_the_client_keys_and_the_base() {
+    let mut t = table();
+    let sizes = NominalSizes {
+        degree: 1 << 13,
+        q_primes: 3,
+        p_primes: 1,
+        digits: 3,
+    };
+    let profile = MemoryProfile {
+        recycled_bytes: 10 << 20,
+        sizes: Some(sizes),
+        ..MemoryProfile::default()
+    };
+    let per_prime = (1u64 << 13) * 8 * 4;
+    assert_eq!(t.runtime_bytes(&profile), (10 << 20) + 5 * per_prime);
+    // the scratch pool is capped
+    let big = MemoryProfile {
+        recycled_bytes: 1 << 40,
+        ..profile.clone()
+    };
+    assert_eq!(t.runtime_bytes(&big), SCRATCH_POOL_BYTES + 5 * per_prime);
+    t.runtime_base_bytes = 7;
+    let m = t.predict_memory(&profile, 13, 2);
+    assert_eq!(m.runtime_bytes, (10 << 20) + 5 * per_prime + 7);
+    assert_eq!(m.total_bytes, m.runtime_bytes + m.key_bytes);
+}
+
+#[test]
+fn parallel_calls_use_the_parallel_table_or_split_the_single_thread_time() {
+    let t = table();
+    // measured at two threads: 0.08 s per call, scaled to four threads
+    assert!((t.parallel_latency(OpKind::Add, 13, 2, 2).unwrap() - 0.08).abs() < 1e-12);
+    assert!((t.parallel_latency(OpKind::Add, 13, 2, 4).unwrap() - 0.04).abs() < 1e-12);
+    // not measured: the single-thread latency over the threads
+    let r = t.parallel_latency(OpKind::Rotate, 13, 0, 2).unwrap();
+    assert!((r - 0.5).abs() < 1e-12);
+    let mut c = OpCounts::new();
+    c.record(OpKind::Add, 2, 10, Duration::ZERO);
+    let p = t.predict_parallel(&c, 13, 2).unwrap();
+    assert!((p.total_seconds - 0.8).abs() < 1e-12);
+}
+
+#[test]
+fn fused_counts_convert_to_the_term_by_term_cost() {
+    // a linear map of 12 terms and 3 outputs, and a mul_plain_sum of 4 terms
+    let mut c = OpCounts::new();
+    c.record(OpKind::LinearMapTerm, 2, 12, Duration::ZERO);
+    c.record(OpKind::LinearMapOutput, 2, 3, Duration::ZERO);
+    c.record(OpKind::MulPlainSumTerm, 2, 4, Duration::ZERO);
+    c.record(OpKind::MulPlainSumOutput, 2, 1, Duration::ZERO);
+    let cost = c.to_op_cost();
+    assert_eq!(cost.scalar_mults, 12);
+    assert_eq!(cost.pt_mults, 4);
+    assert_eq!(cost.additions, 9 + 3);
+    // and back, given the outputs
+    let f = OpCounts::from_op_cost_fused(
+        &OpCost {
+            scalar_mults: 12,
+            additions: 9 + 5,
+            rotations: 1,
+            ..OpCost::ZERO
+        },
+        2,
+        3,
+    );
+    assert_eq!(f.count(OpKind::LinearMapTerm), 12);
+    assert_eq!(f.count(OpKind::LinearMapOutput), 3);
+    assert_eq!(f.count(OpKind::Add), 5);
+    assert_eq!(f.count(OpKind::Rotate), 1);
+    assert_eq!(f.count(OpKind::MulPlainSumTerm), 0);
 }
 
 #[test]
@@ -168,4 +251,38 @@ fn the_simulator_depends_on_no_concrete_backend() {
     for banned in ["hetile-ckks", "hetile-mock", "hetile-ring"] {
         assert!(!deps.contains(banned), "{banned} in normal dependencies");
     }
+}
+
+#[test]
+fn key_switching_is_scaled_to_the_plans_chain() {
+    // 7 primes in 4 digits (2, 2, 2, 1 primes): digits start at 0, 2, 4, 6
+    assert_eq!(key_switch_work(7, 2, 4, 0), (1.0 + 2.0) * 3.0);
+    assert_eq!(key_switch_work(7, 2, 4, 3), (2.0 + 2.0) * 6.0);
+    assert_eq!(key_switch_work(7, 2, 4, 6), (4.0 + 2.0) * 9.0);
+    let t = table();
+    let plan = NominalSizes {
+        degree: 1 << 13,
+        q_primes: 7,
+        p_primes: 2,
+        digits: 4,
+    };
+    // measured chain: 5 primes in 2 digits (3, 2), 3 special primes
+    let f = t.structure_factor(OpKind::Rotate, 13, 3, Some(&plan));
+    assert!((f - 24.0 / 28.0).abs() < 1e-12, "{f}");
+    // above the measured top (4) the measured work is extrapolated by (level + 1)
+    let f6 = t.structure_factor(OpKind::Mul, 13, 6, Some(&plan));
+    assert!((f6 - 54.0 / (32.0 * 7.0 / 5.0)).abs() < 1e-12, "{f6}");
+    // no scaling for other kinds, other degrees or without the plan's chain
+    assert_eq!(t.structure_factor(OpKind::Add, 13, 3, Some(&plan)), 1.0);
+    assert_eq!(t.structure_factor(OpKind::Rotate, 14, 3, Some(&plan)), 1.0);
+    assert_eq!(t.structure_factor(OpKind::Rotate, 13, 3, None), 1.0);
+    let mut c = OpCounts::new();
+    c.record(OpKind::Rotate, 4, 2, Duration::ZERO);
+    let plain = t.predict_latency(&c, 13, 1).unwrap().total_seconds;
+    let scaled = t
+        .predict_latency_for(&c, 13, 1, Some(&plan))
+        .unwrap()
+        .total_seconds;
+    let expect = key_switch_work(7, 2, 4, 4) / key_switch_work(5, 3, 2, 4);
+    assert!((scaled / plain - expect).abs() < 1e-12);
 }

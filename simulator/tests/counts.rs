@@ -132,3 +132,87 @@ fn the_simulator_tracks_live_objects_and_the_peak() {
     assert_eq!(m.plaintexts_created, 1);
     assert!(m.peak_total_bytes() > m.peak_bytes);
 }
+
+/// Fused sums of products on `B` under the counting decorator: a linear map (3 terms, 2
+/// outputs), a linear combination (2 terms), a `mul_plain_sum` (2 terms), and a failing map.
+fn fused_counts<B: Backend>(params: &Params) -> (OpCounts, Vec<String>) {
+    use hetile_backend::Evaluator;
+    let client: CountingClient<B> = Client::new(params, &KeyRequirements::none()).unwrap();
+    let ev = client.evaluator().unwrap();
+    let a = client.encrypt_values(&[1.0, 2.0]).unwrap();
+    let b = client.encrypt_values(&[0.5]).unwrap();
+    let c = client.encrypt_values(&[0.25]).unwrap();
+    let pt = client
+        .encode(
+            &[0.5],
+            params.max_level(),
+            hetile_backend::Scale::from_log2(10.0).unwrap(),
+        )
+        .unwrap();
+    client.counter().reset();
+    let rows = vec![vec![(0, 0.5), (2, 0.25)], vec![(1, 1.0)]];
+    assert_eq!(ev.linear_maps(&[&a, &b, &c], &rows).unwrap().len(), 2);
+    ev.linear_combination(&[&a, &b], &[0.5, -0.5]).unwrap();
+    ev.mul_plain_sum(&[&a, &b], &[&pt, &pt]).unwrap();
+    // failures are not counted; the error kinds are kept for comparison
+    let bottom = ev.drop_to_level(&a, hetile_backend::Level(0)).unwrap();
+    let errors = [
+        ev.linear_maps(&[&a], &[vec![(3, 1.0)]]).err(),
+        ev.linear_combination(&[&bottom], &[0.5]).err(),
+        ev.linear_combination(&[&a, &bottom], &[0.5, 0.5]).err(),
+        ev.mul_plain_sum(&[&a], &[&pt, &pt]).err(),
+        ev.linear_maps(&[&a, &b], &[vec![]]).err(),
+    ]
+    .iter()
+    .map(|e| {
+        let e = e.as_ref().unwrap(); // the call must fail
+        format!("{e:?}")
+            .split(['{', '(', ' '])
+            .next()
+            .unwrap()
+            .to_string()
+    })
+    .collect();
+    let mut counts = client.snapshot();
+    // the drop_to_level above is bookkeeping for the error cases
+    counts = counts.since(&{
+        let mut d = OpCounts::new();
+        d.record(OpKind::DropLevel, 3, 1, std::time::Duration::ZERO);
+        d
+    });
+    (counts, errors)
+}
+
+#[test]
+fn fused_sums_of_products_count_per_term_and_output() {
+    let params = common::small_params(10, 3);
+    let (sim, sim_errors) = fused_counts::<SimBackend>(&params);
+    let (mock, mock_errors) = fused_counts::<MockBackend>(&params);
+    let (native, native_errors) = fused_counts::<hetile_ckks::CkksBackend>(&params);
+    assert_eq!(sim.counts_only(), mock.counts_only());
+    assert_eq!(sim.counts_only(), native.counts_only());
+    assert_eq!(sim.get(OpKind::LinearMapTerm, 3).count, 3 + 2);
+    assert_eq!(sim.get(OpKind::LinearMapOutput, 3).count, 2 + 1);
+    assert_eq!(sim.get(OpKind::MulPlainSumTerm, 3).count, 2);
+    assert_eq!(sim.get(OpKind::MulPlainSumOutput, 3).count, 1);
+    assert_eq!(
+        sim.count(OpKind::MulScalar),
+        0,
+        "a fused call is not priced term by term"
+    );
+    assert_eq!(sim.count(OpKind::Add), 0);
+    // the same error kinds as the native backend; the mock's term-by-term default bodies agree
+    // except on mixed levels, where its first scalar product fails first (level 0)
+    assert_eq!(sim_errors, native_errors);
+    for (i, (s, m)) in sim_errors.iter().zip(&mock_errors).enumerate() {
+        if i != 2 {
+            assert_eq!(s, m, "error case {i}");
+        }
+    }
+    // term by term, the fused calls are 5 scalar and 2 plain products and 3 additions
+    let cost = sim.to_op_cost();
+    assert_eq!(
+        (cost.scalar_mults, cost.pt_mults, cost.additions),
+        (5, 2, 3)
+    );
+}

@@ -8,8 +8,11 @@ use hetile::backend::{
     SecurityLevel,
 };
 use hetile::ckks::CkksBackend;
-use hetile::simulator::{CostEntry, CostTable, KeySizeEntry, NominalSizes, OpKind, SizeEntry};
+use hetile::simulator::{
+    ChainEntry, CostEntry, CostTable, KeySizeEntry, NominalSizes, OpKind, SizeEntry,
+};
 use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
@@ -108,6 +111,17 @@ fn levels(params: &Params, quick: bool) -> Vec<usize> {
 /// Bytes of the operand pool each operation cycles through (more than the last-level cache).
 const POOL_BYTES: usize = 96 << 20;
 
+/// Bytes of the rotation keys rotations cycle through (more than the last-level cache).
+const ROTATION_KEY_BYTES: usize = 96 << 20;
+
+/// Most distinct inputs of the calibrated linear maps: a dense layer's many inputs (their
+/// blocks no longer fit the caches together, as in a model's dense layer over batch-packed
+/// ciphertexts), at most [`MAP_BYTES`] of them and at least 32.
+const MAP_INPUTS: usize = 1024;
+
+/// Bytes of distinct linear-map inputs aimed at.
+const MAP_BYTES: usize = 1 << 30;
+
 /// Median latency of `f` in seconds: one warm-up call, then calls until [`TIME_PER_OP`] is
 /// spent (between [`MIN_CALLS`] and [`MAX_CALLS`]; exactly one in quick mode).
 fn measure<T>(
@@ -131,19 +145,83 @@ fn measure<T>(
     Ok(samples[samples.len() / 2])
 }
 
-/// Measures every operation at every level of one ring degree and thread count.
+/// Wall time per call, in seconds, when `threads` calls of `f` (on operands `0, 1, ...`) run at
+/// once on the current pool: the median over rounds of `4 * threads` calls spread over the
+/// workers (one warm-up round; one round in quick mode).
+fn measure_parallel<T: Send>(
+    quick: bool,
+    threads: usize,
+    f: impl Fn(usize) -> hetile::backend::Result<T> + Sync,
+) -> Result<f64, CliError> {
+    let calls = 4 * threads.max(1);
+    let round = |r: usize| -> Result<f64, CliError> {
+        let start = Instant::now();
+        (0..calls)
+            .into_par_iter()
+            .try_for_each(|j| f(r * calls + j).map(drop))?;
+        Ok(start.elapsed().as_secs_f64() / calls as f64)
+    };
+    round(0)?;
+    let mut samples = Vec::new();
+    let begin = Instant::now();
+    loop {
+        samples.push(round(samples.len() + 1)?);
+        let enough = samples.len() >= MIN_CALLS && begin.elapsed() >= TIME_PER_OP;
+        if quick || enough || samples.len() >= MAX_CALLS {
+            break;
+        }
+    }
+    samples.sort_by(f64::total_cmp);
+    Ok(samples[samples.len() / 2])
+}
+
+/// The per-term and per-output latencies of a fused call from two measurements with
+/// `(terms, outputs)` each: solves `t = terms * a + outputs * b`, both kept positive.
+fn split_fused(m1: (f64, f64, f64), m2: (f64, f64, f64)) -> (f64, f64) {
+    let (t1, n1, o1) = m1;
+    let (t2, n2, o2) = m2;
+    let det = n1 * o2 - n2 * o1;
+    let floor = 1e-9;
+    if det.abs() < f64::EPSILON {
+        return ((t1 / n1.max(1.0)).max(floor), floor);
+    }
+    let a = (t1 * o2 - t2 * o1) / det;
+    let b = (n1 * t2 - n2 * t1) / det;
+    // noise can push one share below zero: then the other takes the whole call
+    if a <= floor {
+        return (floor, (t1 / o1.max(1.0)).max(floor));
+    }
+    if b <= floor {
+        return ((t1 / n1.max(1.0)).max(floor), floor);
+    }
+    (a, b)
+}
+
+/// Measures every operation at every level of one ring degree and thread count; with more
+/// than one thread also the parallel per-call times (into `parallel`).
 fn measure_degree(
     log_n: u32,
     threads: usize,
     quick: bool,
     bar: &ProgressBar,
     out: &mut Vec<CostEntry>,
+    parallel: &mut Vec<CostEntry>,
 ) -> Result<(), CliError> {
     let params = calibration_params(log_n)?;
+    // A model's rotations use many keys, each read from memory: rotations cycle through
+    // enough keys (powers of two) to exceed the caches, about ROTATION_KEY_BYTES in all.
+    let key_bytes = NominalSizes::of(&params).switching_key_bytes().max(1) as usize;
+    let key_count = (ROTATION_KEY_BYTES / key_bytes).clamp(2, 12);
+    let slots = params.slots().get();
+    let steps: Vec<i64> = (0..key_count)
+        .map(|k| 1i64 << k)
+        .filter(|&s| (s as usize) < slots)
+        .collect();
     let keys = KeyRequirements::none()
         .with_relinearization()
-        .with_rotations([1])
+        .with_rotations(steps.iter().copied())
         .with_conjugation();
+    let step = |i: usize| steps.get(i % steps.len().max(1)).copied().unwrap_or(1);
     let client = <CkksBackend as hetile::backend::Backend>::Client::new_insecure_seeded_for_tests(
         &params,
         &keys,
@@ -222,12 +300,49 @@ fn measure_degree(
         );
         push(
             OpKind::Rotate,
-            measure(quick, || ev.rotate(&pool[pick()], 1))?,
+            measure(quick, || {
+                let i = pick();
+                ev.rotate(&pool[i], step(i))
+            })?,
         );
         push(
             OpKind::Conjugate,
             measure(quick, || ev.conjugate(&pool[pick()]))?,
         );
+        // Fused sums of products: per term and per output, from two shapes each (a sum of k
+        // terms and a sum of one; a dense map of 8 outputs over MAP_INPUTS inputs and 32
+        // one-term outputs).
+        let k = n.min(32);
+        let inputs: Vec<_> = pool.iter().take(k).collect();
+        let mults: Vec<_> = (0..k).map(|_| mult.clone()).collect();
+        let mult_refs: Vec<_> = mults.iter().collect();
+        let kf = k as f64;
+        let t_many = measure(quick, || ev.mul_plain_sum(&inputs, &mult_refs))?;
+        let t_one = measure(quick, || ev.mul_plain_sum(&inputs[..1], &mult_refs[..1]))?;
+        let (term, output) = split_fused((t_many, kf, 1.0), (t_one, 1.0, 1.0));
+        push(OpKind::MulPlainSumTerm, term);
+        push(OpKind::MulPlainSumOutput, output);
+        if level > 0 {
+            // distinct inputs, as a dense layer's (their blocks no longer fit the caches together)
+            let k_map = (MAP_BYTES / ct_bytes.max(1)).clamp(32, MAP_INPUTS);
+            let map_pool: Vec<_> = (0..k_map).map(|_| ct.clone()).collect();
+            let map_inputs: Vec<_> = map_pool.iter().collect();
+            let m = k_map as f64;
+            let dense: Vec<Vec<(usize, f64)>> = (0..8)
+                .map(|r| {
+                    (0..k_map)
+                        .map(|i| (i, 0.01 * ((i + r) % 7) as f64 - 0.03))
+                        .collect()
+                })
+                .collect();
+            let single: Vec<Vec<(usize, f64)>> =
+                (0..32).map(|r| vec![(r * 7 % k_map, 0.5)]).collect();
+            let t_dense = measure(quick, || ev.linear_maps(&map_inputs, &dense))?;
+            let t_single = measure(quick, || ev.linear_maps(&map_inputs, &single))?;
+            let (term, output) = split_fused((t_dense, 8.0 * m, 8.0), (t_single, 32.0, 32.0));
+            push(OpKind::LinearMapTerm, term);
+            push(OpKind::LinearMapOutput, output);
+        }
         if level > 0 {
             push(
                 OpKind::MulScalar,
@@ -248,6 +363,74 @@ fn measure_degree(
                 OpKind::DropLevel,
                 measure(quick, || ev.drop_to_level(&pool[pick()], Level(level - 1)))?,
             );
+        }
+        if threads > 1 {
+            let at = |j: usize| &pool[j % n];
+            let mut par = |op: OpKind, seconds: f64| {
+                parallel.push(CostEntry {
+                    op,
+                    log_n,
+                    level,
+                    threads,
+                    seconds,
+                });
+            };
+            par(
+                OpKind::Encode,
+                measure_parallel(quick, threads, |_| ev.encode(&x, l, scale))?,
+            );
+            par(
+                OpKind::Add,
+                measure_parallel(quick, threads, |j| ev.add(at(j), at(j + 1)))?,
+            );
+            par(
+                OpKind::AddPlain,
+                measure_parallel(quick, threads, |j| ev.add_plain(at(j), &pt))?,
+            );
+            par(
+                OpKind::AddScalar,
+                measure_parallel(quick, threads, |j| ev.add_scalar(at(j), 0.25))?,
+            );
+            par(
+                OpKind::Negate,
+                measure_parallel(quick, threads, |j| ev.negate(at(j)))?,
+            );
+            par(
+                OpKind::MulInteger,
+                measure_parallel(quick, threads, |j| ev.mul_integer(at(j), 3))?,
+            );
+            par(
+                OpKind::MulPlain,
+                measure_parallel(quick, threads, |j| ev.mul_plain(at(j), &mult))?,
+            );
+            par(
+                OpKind::Rotate,
+                measure_parallel(quick, threads, |j| ev.rotate(at(j), step(j)))?,
+            );
+            par(
+                OpKind::Conjugate,
+                measure_parallel(quick, threads, |j| ev.conjugate(at(j)))?,
+            );
+            if level > 0 {
+                par(
+                    OpKind::MulScalar,
+                    measure_parallel(quick, threads, |j| ev.mul_scalar(at(j), 0.5))?,
+                );
+                par(
+                    OpKind::Mul,
+                    measure_parallel(quick, threads, |j| ev.mul(at(j), at(j + 1)))?,
+                );
+                par(
+                    OpKind::Rescale,
+                    measure_parallel(quick, threads, |j| ev.rescale(at(j)))?,
+                );
+                par(
+                    OpKind::DropLevel,
+                    measure_parallel(quick, threads, |j| {
+                        ev.drop_to_level(at(j), Level(level - 1))
+                    })?,
+                );
+            }
         }
         bar.inc(1);
     }
@@ -278,6 +461,7 @@ fn calibrate(plan: &Plan, bar: &ProgressBar) -> Result<CostTable, CliError> {
                 plaintext_bytes: sizes.plaintext_bytes(level),
             });
         }
+        table.chains.push(ChainEntry::of(log_n, &sizes));
         table.keys.push(KeySizeEntry {
             log_n,
             max_level: params.max_level().0,
@@ -294,7 +478,16 @@ fn calibrate(plan: &Plan, bar: &ProgressBar) -> Result<CostTable, CliError> {
             .build()
             .map_err(|e| CliError::new(format!("thread pool: {e}")))?;
         for &log_n in &plan.log_n {
-            pool.install(|| measure_degree(log_n, threads, plan.quick, bar, &mut table.latencies))?;
+            pool.install(|| {
+                measure_degree(
+                    log_n,
+                    threads,
+                    plan.quick,
+                    bar,
+                    &mut table.latencies,
+                    &mut table.parallel,
+                )
+            })?;
         }
     }
     Ok(table)
@@ -335,7 +528,7 @@ mod tests {
     fn quick_calibration_measures_every_op_and_round_trips() {
         let plan = Plan {
             log_n: vec![10],
-            threads: vec![1],
+            threads: vec![1, 2],
             quick: true,
         };
         let table = calibrate(&plan, &ProgressBar::hidden()).unwrap();
@@ -345,6 +538,14 @@ mod tests {
                 "{op} was not measured"
             );
         }
+        // two-thread parallel per-call times of the non-fused server operations
+        for op in [OpKind::Rotate, OpKind::Mul, OpKind::Add, OpKind::Rescale] {
+            assert!(
+                table.parallel_latency(op, 10, 2, 2).unwrap() > 0.0,
+                "{op} was not measured in parallel"
+            );
+        }
+        assert!(table.parallel.iter().all(|e| e.threads == 2));
         let back = CostTable::from_yaml(&table.to_yaml().unwrap()).unwrap();
         assert_eq!(back, table);
         // levels 0 and 2 (the top) only
