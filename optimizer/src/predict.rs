@@ -223,6 +223,14 @@ pub fn simulate(model: &Model, plan: &Plan, costs: &CostTable) -> Result<Predict
     simulate_timed(model, plan, costs).map(|(p, _)| p)
 }
 
+thread_local! {
+    /// A one-thread rayon pool per calling thread for simulated passes (`None` if it cannot be
+    /// built: the pass then runs on the caller's pool). One per thread, so that candidates
+    /// simulated in parallel by the optimizer do not queue on a shared pool.
+    static SEQUENTIAL: Option<rayon::ThreadPool> =
+        rayon::ThreadPoolBuilder::new().num_threads(1).build().ok();
+}
+
 /// As [`simulate`], also returning the wall time of the simulated server pass in seconds (the
 /// encrypted forward on metadata-only ciphertexts under the counting decorator: what compares
 /// with a real run's server time; the model's configuration, the parameters and the client's
@@ -254,10 +262,18 @@ pub fn simulate_timed(model: &Model, plan: &Plan, costs: &CostTable) -> Result<(
     let mut per_node: Vec<OpCounts> = Vec::with_capacity(mp.nodes.len());
     let mut before = OpCounts::new();
     let started = Instant::now();
-    let out = model.forward_encrypted_observed::<Counting<SimBackend>>(&ev, &ct, |_, _| {
-        let now = client.snapshot();
-        per_node.push(now.since(&before));
-        before = now;
+    let mut run = || {
+        model.forward_encrypted_observed::<Counting<SimBackend>>(&ev, &ct, |_, _| {
+            let now = client.snapshot();
+            per_node.push(now.since(&before));
+            before = now;
+        })
+    };
+    // metadata-only operations take nanoseconds: waking worker threads for them costs more
+    // than the work, so the simulated pass runs on one thread (the counts do not depend on it)
+    let out = SEQUENTIAL.with(|pool| match pool {
+        Some(pool) => pool.install(run),
+        None => run(),
     })?;
     let simulation_seconds = started.elapsed().as_secs_f64();
     client.counter().reset();

@@ -6,7 +6,7 @@ use hetile_backend::{
     Result, Scale,
 };
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -22,6 +22,9 @@ const FAST_LEVELS: usize = 64;
 pub struct OpCounter {
     counts: Box<[AtomicU64]>,
     nanos: Box<[AtomicU64]>,
+    /// One more than the highest fast level recorded since the last reset (snapshots read
+    /// the levels below it only).
+    levels_used: AtomicUsize,
     overflow: Mutex<OpCounts>,
 }
 
@@ -31,6 +34,7 @@ impl Default for OpCounter {
         OpCounter {
             counts: (0..n).map(|_| AtomicU64::new(0)).collect(),
             nanos: (0..n).map(|_| AtomicU64::new(0)).collect(),
+            levels_used: AtomicUsize::new(0),
             overflow: Mutex::new(OpCounts::new()),
         }
     }
@@ -45,6 +49,7 @@ impl OpCounter {
     /// Records `count` successful calls of `kind` at `level` that took `elapsed` in total.
     pub fn record(&self, kind: OpKind, level: Level, count: u64, elapsed: Duration) {
         if level.0 < FAST_LEVELS {
+            self.levels_used.fetch_max(level.0 + 1, Ordering::Relaxed);
             let i = kind.index() * FAST_LEVELS + level.0;
             if let Some(c) = self.counts.get(i) {
                 c.fetch_add(count, Ordering::Relaxed);
@@ -70,8 +75,9 @@ impl OpCounter {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .clone();
+        let levels = self.levels_used.load(Ordering::Relaxed).min(FAST_LEVELS);
         for kind in OpKind::ALL {
-            for level in 0..FAST_LEVELS {
+            for level in 0..levels {
                 let i = kind.index() * FAST_LEVELS + level;
                 let count = self.counts.get(i).map_or(0, |c| c.load(Ordering::Relaxed));
                 let nanos = self.nanos.get(i).map_or(0, |c| c.load(Ordering::Relaxed));
@@ -86,6 +92,7 @@ impl OpCounter {
         for c in self.counts.iter().chain(self.nanos.iter()) {
             c.store(0, Ordering::Relaxed);
         }
+        self.levels_used.store(0, Ordering::Relaxed);
         *self.overflow.lock().unwrap_or_else(PoisonError::into_inner) = OpCounts::new();
     }
 }

@@ -286,7 +286,13 @@ impl<B: Backend> TileTensor<B> {
             .par_iter()
             .enumerate()
             .map(|(k, t)| {
-                let mask = ev.encode(&valid_mask(&self.shape, k), t.level(), scale)?;
+                // a metadata-only backend ignores values: no mask to build
+                let values = if B::METADATA_ONLY {
+                    Vec::new()
+                } else {
+                    valid_mask(&self.shape, k)
+                };
+                let mask = ev.encode(&values, t.level(), scale)?;
                 let mut out = ev.mul_plain(t, &mask)?;
                 ev.rescale_assign(&mut out)?;
                 Ok(out)

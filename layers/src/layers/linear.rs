@@ -359,12 +359,17 @@ impl Conv2d {
         packing.patches(self.patch_len(), cout * oh * ow, batch)
     }
 
-    /// The weights of the patches product: `[K, Cout P, 1]` with entry `w[c, k]` at `(k, c P + p)`.
-    fn patch_weights(&self) -> ArrayD<f64> {
+    /// The weights of the patches product: `[K, Cout P, 1]` with entry `w[c, k]` at `(k, c P + p)`
+    /// (zeros of that shape for a metadata-only backend, which ignores values).
+    fn patch_weights<B: Backend>(&self) -> ArrayD<f64> {
         let [cout, oh, ow] = self.output_shape();
         let p = oh * ow;
         let (_, _, kh, kw) = self.weights.dim();
-        ArrayD::from_shape_fn(IxDyn(&[self.patch_len(), cout * p, 1]), |ix| {
+        let dims = [self.patch_len(), cout * p, 1];
+        if B::METADATA_ONLY {
+            return ArrayD::zeros(IxDyn(&dims));
+        }
+        ArrayD::from_shape_fn(IxDyn(&dims), |ix| {
             let (k, c) = (ix[0], ix[1] / p);
             self.weights[[c, k / (kh * kw), (k / kw) % kh, k % kw]]
         })
@@ -469,7 +474,7 @@ impl Layer for Conv2d {
                         reason: "patches of another convolution".into(),
                     });
                 }
-                let w = form::encode_patch_weights(ev, x, &self.patch_weights())?;
+                let w = form::encode_patch_weights(ev, x, &self.patch_weights::<B>())?;
                 let y = x.mul_sum_plain(ev, &w, 0)?;
                 form::add_bias("conv2d", ev, y, Some(&self.feature_bias()))
             }
