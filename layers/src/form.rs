@@ -337,15 +337,16 @@ pub(crate) fn to_columns_plan(layer: &'static str, shape: &TileShape) -> Result<
     }
 }
 
-/// Turns the garbage form into the columns form (follows [`to_columns_plan`]).
-pub(crate) fn to_columns<B: Backend>(
+/// Turns the garbage form into the columns form (follows [`to_columns_plan`]); any other form
+/// is borrowed as it is.
+pub(crate) fn to_columns<'a, B: Backend>(
     layer: &'static str,
     ev: &B::Evaluator,
-    x: &TileTensor<B>,
-) -> Result<TileTensor<B>> {
+    x: &'a TileTensor<B>,
+) -> Result<Cow<'a, TileTensor<B>>> {
     match classify(layer, x.shape())?.0 {
-        Form::Garbage => Ok(x.clear_garbage(ev)?.replicate(ev, 1)?),
-        _ => Ok(x.clone()),
+        Form::Garbage => Ok(Cow::Owned(x.clear_garbage(ev)?.replicate(ev, 1)?)),
+        _ => Ok(Cow::Borrowed(x)),
     }
 }
 
@@ -408,7 +409,7 @@ pub(crate) fn apply_linear<B: Backend>(
     let x = if m.nrows() == 1 {
         Cow::Borrowed(x)
     } else {
-        Cow::Owned(to_columns(layer, ev, x)?)
+        to_columns(layer, ev, x)?
     };
     let (form, _) = classify(layer, x.shape())?;
     let (wshape, dim) = weight_shape(layer, x.shape(), m.nrows())?;

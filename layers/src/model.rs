@@ -690,9 +690,22 @@ impl Model {
                 self.input_shape(packing, b)?,
             ),
             _ => {
+                // samples x features, transposed to features x 1 x samples (a plain loop:
+                // batches hold hundreds of thousands of values)
                 let f: usize = self.input.iter().product();
                 let flat: Vec<f64> = x.iter().copied().collect();
-                let arr = ArrayD::from_shape_fn(IxDyn(&[f, 1, b]), |ix| flat[ix[2] * f + ix[0]]);
+                let mut t = vec![0.0; f * b];
+                for (s, row) in flat.chunks_exact(f.max(1)).enumerate().take(b) {
+                    for (i, &v) in row.iter().enumerate() {
+                        t[i * b + s] = v;
+                    }
+                }
+                let arr = ArrayD::from_shape_vec(IxDyn(&[f, 1, b]), t).map_err(|_| {
+                    LayerError::ArrayShape {
+                        given: x.shape().to_vec(),
+                        expected: [b].iter().chain(&self.input).copied().collect(),
+                    }
+                })?;
                 (arr, packing.columns(f, b)?)
             }
         };

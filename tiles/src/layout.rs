@@ -57,6 +57,20 @@ pub fn slot_elements(shape: &TileShape, tile: usize) -> Vec<Option<usize>> {
     expand_row_major(0usize, &tables)
 }
 
+/// For tile `tile` of `shape`: the row-major offset of the element slot 0 holds (`None` for an
+/// unused slot): the first entry of [`slot_elements`] without building the others.
+pub fn first_slot_element(shape: &TileShape, tile: usize) -> Option<usize> {
+    let coords = shape.tile_coords(tile);
+    let strides = row_major_strides(&shape.logical_shape());
+    shape
+        .dims()
+        .iter()
+        .zip(&coords)
+        .zip(&strides)
+        .map(|((d, &g), &stride)| d.element_at(g, 0).map(|i| i * stride))
+        .sum()
+}
+
 /// For tile `tile` of `shape`: whether each slot may hold garbage, i.e. it is an unused position
 /// of some dimension flagged `?`.
 pub fn garbage_slots(shape: &TileShape, tile: usize) -> Vec<bool> {

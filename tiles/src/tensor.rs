@@ -2,7 +2,7 @@
 //! unpacking to ndarray, and level/scale management.
 
 use crate::error::{Result, TileError};
-use crate::layout::slot_elements;
+use crate::layout::{first_slot_element, slot_elements};
 use crate::shape::TileShape;
 use hetile_backend::{Backend, Client, Error as BackendError, Evaluator, Level, Meta, Scale};
 use ndarray::{ArrayD, IxDyn};
@@ -380,10 +380,7 @@ fn tile_constant<B: Backend>(shape: &TileShape, data: &[f64], k: usize) -> f64 {
     if B::METADATA_ONLY {
         return 0.0;
     }
-    slot_elements(shape, k)
-        .first()
-        .copied()
-        .flatten()
+    first_slot_element(shape, k)
         .and_then(|i| data.get(i).copied())
         .unwrap_or(0.0)
 }

@@ -171,7 +171,20 @@ pub(crate) fn decode_body<'a, T: Deserialize<'a>>(body: &'a [u8]) -> Result<T> {
 
 /// Header followed by the postcard encoding of `body`.
 pub(crate) fn seal<T: Serialize>(kind: ObjectKind, fingerprint: u64, body: &T) -> Result<Vec<u8>> {
-    let out = header(kind, fingerprint).to_vec();
+    seal_sized(kind, fingerprint, body, 0)
+}
+
+/// [`seal`] into a buffer reserved for about `body_bytes` of body (no regrowth for large
+/// bodies such as ciphertexts).
+pub(crate) fn seal_sized<T: Serialize>(
+    kind: ObjectKind,
+    fingerprint: u64,
+    body: &T,
+    body_bytes: usize,
+) -> Result<Vec<u8>> {
+    let head = header(kind, fingerprint);
+    let mut out = Vec::with_capacity(head.len() + body_bytes);
+    out.extend_from_slice(&head);
     postcard::to_extend(body, out).map_err(|e| bad(format!("cannot encode: {e}")))
 }
 
@@ -328,20 +341,32 @@ fn level_u32(level: Level) -> Result<u32> {
 }
 
 impl Ciphertext {
-    /// Serializes the ciphertext (made under `ctx`). A fresh secret-key encryption whose `c1` still equals the
-    /// stream of its seed is stored seed-compressed (`c1` omitted).
+    /// Serializes the ciphertext (made under `ctx`). A fresh secret-key encryption keeps the
+    /// seed of its `c1` until an operation changes it, and is stored seed-compressed (`c1`
+    /// omitted).
     ///
-    /// Errors: [`Error::ContextMismatch`] when the ciphertext does not belong to `ctx`.
+    /// Errors: [`Error::ContextMismatch`] when the ciphertext does not belong to `ctx`;
+    /// [`Error::Internal`] (builds with debug assertions) when a seeded `c1` no longer matches
+    /// its seed.
     pub fn to_bytes(&self, ctx: &CkksContext) -> Result<Vec<u8>> {
         crate::encoding::check_ciphertext(ctx, self)?;
         let c0 = poly::pack(ctx, &self.c0)?;
+        // Every operation that changes `c1` clears the seed, so a seeded ciphertext's `c1` is
+        // its seed's stream; builds with debug assertions (the tests) check it anyway.
         let compressed = match self.seed {
-            Some(seed) => {
+            Some(seed) if cfg!(debug_assertions) => {
                 let basis = &ctx.level(self.level)?.q_basis;
                 let regenerated =
                     Sampler::from_seed(seed).uniform_poly(ctx.ring(), basis, Representation::Ntt);
-                regenerated == self.c1
+                if regenerated != self.c1 {
+                    return Err(Error::Internal {
+                        backend: crate::NAME,
+                        reason: "a seeded ciphertext's c1 differs from its seed's stream".into(),
+                    });
+                }
+                true
             }
+            Some(_) => true,
             None => false,
         };
         let c1 = if compressed {
@@ -356,7 +381,8 @@ impl Ciphertext {
             c0: Bytes(&c0),
             c1: c1.as_deref().map(Bytes),
         };
-        seal(ObjectKind::Ciphertext, self.context, &body)
+        let size = c0.len() + c1.as_ref().map_or(0, Vec::len) + 64;
+        seal_sized(ObjectKind::Ciphertext, self.context, &body, size)
     }
 
     /// Decodes and validates a ciphertext for `ctx`.

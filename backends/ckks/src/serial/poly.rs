@@ -44,14 +44,17 @@ pub(crate) fn pack(ctx: &CkksContext, poly: &RnsPoly) -> Result<Vec<u8>> {
         for &x in poly.limb(k) {
             acc |= u128::from(x) << bits;
             bits += w;
-            while bits >= 8 {
-                out.push(acc as u8);
-                acc >>= 8;
-                bits -= 8;
+            // whole words out (w < 64, so `bits` stays below 128)
+            if bits >= 64 {
+                out.extend_from_slice(&(acc as u64).to_le_bytes());
+                acc >>= 64;
+                bits -= 64;
             }
         }
-        if bits > 0 {
+        while bits > 0 {
             out.push(acc as u8);
+            acc >>= 8;
+            bits = bits.saturating_sub(8);
         }
     }
     Ok(out)
@@ -81,12 +84,18 @@ pub(crate) fn unpack(ctx: &CkksContext, basis: &[usize], data: &[u8]) -> Result<
         let mask: u128 = (1u128 << w) - 1;
         let mut acc: u128 = 0;
         let mut bits: u32 = 0;
-        let mut bytes = limb.iter();
+        let mut pos = 0;
         for _ in 0..n {
-            while bits < w {
-                let b = bytes.next().copied().unwrap_or(0);
-                acc |= u128::from(b) << bits;
-                bits += 8;
+            if bits < w {
+                // up to eight bytes in at once (w < 64, so `bits` stays below 128)
+                let end = (pos + 8).min(limb.len());
+                let mut word = [0u8; 8];
+                if let (Some(dst), Some(src)) = (word.get_mut(..end - pos), limb.get(pos..end)) {
+                    dst.copy_from_slice(src);
+                }
+                acc |= u128::from(u64::from_le_bytes(word)) << bits;
+                bits += 8 * (end - pos) as u32;
+                pos = end;
             }
             let x = (acc & mask) as u64;
             acc >>= w;
