@@ -18,7 +18,9 @@ fn median(mut v: Vec<f64>) -> f64 {
 
 fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let path = args.first().ok_or("usage: node_times plan.yaml [repeats]")?;
+    let path = args
+        .first()
+        .ok_or("usage: node_times plan.yaml [repeats]")?;
     let repeats: usize = args.get(1).map_or(Ok(5), |s| s.parse())?;
     let plan = Plan::from_yaml(&std::fs::read_to_string(path)?)?;
     let source = plan.model.as_ref().ok_or("the plan names no model")?;

@@ -16,8 +16,8 @@ use hetile_backend::{Backend, Client, KeyRequirements, Params, ParamsLiteral};
 use hetile_ckks::{CkksBackend, CkksContext, PublicContext};
 use hetile_mock::{MockBackend, MockCiphertext, MockEvaluator};
 use hetile_tiles::{TileShape, TileTensor};
-use serde::{Deserialize, Serialize};
 use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
 /// How a backend's public context and ciphertexts travel between client and server.
