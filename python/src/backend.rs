@@ -60,6 +60,8 @@ impl Kind {
 }
 
 /// A client (secret key holder) of one backend.
+// One client lives per Python session object: boxing the native one would buy nothing.
+#[allow(clippy::large_enum_variant)]
 pub enum AnyClient {
     /// Native.
     Native(CkksClient),

@@ -343,17 +343,32 @@ impl CostTable {
         threads: usize,
         sizes: Option<&NominalSizes>,
     ) -> Result<LatencyPrediction> {
+        self.sum_latency(counts, log_n, sizes, |kind, level| {
+            if kind.is_fused() {
+                self.latency(kind, log_n, level, threads)
+            } else {
+                self.parallel_latency(kind, log_n, level, threads)
+            }
+        })
+    }
+
+    /// `sum count x each(kind, level) x structure factor` over the non-zero `counts`, per kind
+    /// and in total. Errors: `each`'s.
+    fn sum_latency(
+        &self,
+        counts: &OpCounts,
+        log_n: u32,
+        sizes: Option<&NominalSizes>,
+        each: impl Fn(OpKind, usize) -> Result<f64>,
+    ) -> Result<LatencyPrediction> {
         let mut p = LatencyPrediction::default();
         for (key, stat) in counts.iter() {
             if stat.count == 0 {
                 continue;
             }
-            let each = if key.kind.is_fused() {
-                self.latency(key.kind, log_n, key.level, threads)?
-            } else {
-                self.parallel_latency(key.kind, log_n, key.level, threads)?
-            } * self.structure_factor(key.kind, log_n, key.level, sizes);
-            let s = stat.count as f64 * each;
+            let s = stat.count as f64
+                * each(key.kind, key.level)?
+                * self.structure_factor(key.kind, log_n, key.level, sizes);
             *p.by_kind.entry(key.kind).or_default() += s;
             p.total_seconds += s;
         }
@@ -441,18 +456,9 @@ impl CostTable {
         threads: usize,
         sizes: Option<&NominalSizes>,
     ) -> Result<LatencyPrediction> {
-        let mut p = LatencyPrediction::default();
-        for (key, stat) in counts.iter() {
-            if stat.count == 0 {
-                continue;
-            }
-            let s = stat.count as f64
-                * self.latency(key.kind, log_n, key.level, threads)?
-                * self.structure_factor(key.kind, log_n, key.level, sizes);
-            *p.by_kind.entry(key.kind).or_default() += s;
-            p.total_seconds += s;
-        }
-        Ok(p)
+        self.sum_latency(counts, log_n, sizes, |kind, level| {
+            self.latency(kind, log_n, level, threads)
+        })
     }
 
     /// Bytes of a ciphertext and of a plaintext at `2^log_n` and `level`: the table's sizes when
