@@ -93,8 +93,10 @@ impl RunStats {
     }
 }
 
-/// Runs of the batch-1 latency measurement ([`latency_run`]) in the tutorials.
-pub const LATENCY_REPEATS: usize = 3;
+/// Runs of the batch-1 latency measurement ([`latency_run`]) in the tutorials: the median of
+/// nine requests of a few tens of milliseconds each, as the median of three still moved by
+/// 1.5x between runs on a shared machine.
+pub const LATENCY_REPEATS: usize = 9;
 
 /// The batch-1 latency of `plan` on the first sample of `x`: one client and server, the
 /// request encrypted, served and decrypted `repeats` times (at least once), each part's median
