@@ -230,20 +230,7 @@ impl Evaluator<SimBackend> for SimEvaluator {
     /// [`Error::ScaleOverflow`].
     fn mul_scalar_assign(&self, a: &mut SimCiphertext, c: f64) -> Result<()> {
         self.check_ct(a)?;
-        if a.level().0 == 0 {
-            return Err(Error::LevelExhausted {
-                op: "mul_scalar",
-                level: a.level(),
-            });
-        }
-        let q = self.prime_at(a.level())?;
-        let q_scale = Scale::new(q as f64).ok_or_else(|| Error::Internal {
-            backend: "sim",
-            reason: format!("prime {q} is not a valid scale"),
-        })?;
-        check_encodable(&self.params, once(c), a.level(), q_scale)?;
-        let scale = a.scale() * q_scale;
-        check_scale_fits(&self.params, a.level(), scale)?;
+        let scale = self.scalar_product_scale(a, once(c))?;
         a.set_scale(scale);
         Ok(())
     }
