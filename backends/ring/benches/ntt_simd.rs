@@ -2,11 +2,12 @@
 //! 40-bit prime at N = 2^14 (the IFMA kernels skip most lazy reductions below about 47 bits).
 //!
 //! `cargo bench -p hetile-ring --bench ntt_simd -- --warm-up-time 1 --measurement-time 3`
-//! On a CPU without IFMA only the scalar rows are measured.
+//! On a CPU without IFMA only the scalar rows are measured. With `NTT_MIN_OF=<runs>` set, the
+//! IFMA transforms are timed call by call instead (minimum and median of `runs` calls).
 
 #![allow(missing_docs, clippy::unwrap_used)]
 
-use criterion::{black_box, criterion_group, criterion_main, Criterion};
+use criterion::{black_box, criterion_group, Criterion};
 use hetile_ring::primes::ntt_primes;
 use hetile_ring::simd::{ifma_available, IfmaModulus, IfmaNtt};
 use hetile_ring::{Modulus, NttTable, Sampler};
@@ -59,5 +60,50 @@ fn pointwise(c: &mut Criterion) {
     }
 }
 
+/// With `NTT_MIN_OF=<runs>` in the environment: the minimum and median over `runs` single
+/// calls of each IFMA transform (robust on a shared, noisy machine), instead of criterion.
+fn min_of(runs: usize) {
+    use std::time::Instant;
+    let stats = |f: &mut dyn FnMut()| {
+        let mut v: Vec<f64> = (0..runs)
+            .map(|_| {
+                let t = Instant::now();
+                f();
+                t.elapsed().as_secs_f64() * 1e6
+            })
+            .collect();
+        v.sort_by(f64::total_cmp);
+        (v[0], v[v.len() / 2])
+    };
+    for (log_n, bits) in [(14u32, 49u32), (15, 49), (14, 40), (14, 50), (12, 49)] {
+        let n = 1usize << log_n;
+        let p = ntt_primes(bits, 2 * n as u64, 1, &[]).unwrap()[0];
+        let table = NttTable::new(Modulus::new(p).unwrap(), n).unwrap();
+        let Some(f) = IfmaNtt::new(&table) else {
+            eprintln!("note: the CPU lacks AVX-512 IFMA");
+            return;
+        };
+        let mut s = Sampler::insecure_from_u64_for_tests(1);
+        let mut a: Vec<u64> = (0..n).map(|_| s.uniform_below(p)).collect();
+        let (fmin, fmed) = stats(&mut || f.forward(black_box(&mut a)));
+        let (imin, imed) = stats(&mut || f.inverse(black_box(&mut a)));
+        println!(
+            "n=2^{log_n} {bits}bit forward min {fmin:.2} us median {fmed:.2} us, \
+             inverse min {imin:.2} us median {imed:.2} us"
+        );
+    }
+}
+
 criterion_group!(benches, ntt, pointwise);
-criterion_main!(benches);
+
+fn main() {
+    if let Some(runs) = std::env::var("NTT_MIN_OF")
+        .ok()
+        .and_then(|v| v.parse::<usize>().ok())
+    {
+        min_of(runs.max(1));
+        return;
+    }
+    benches();
+    Criterion::default().configure_from_args().final_summary();
+}

@@ -40,15 +40,17 @@ fn random_values(seed: u64, len: usize, bound: u64) -> Vec<u64> {
         .collect()
 }
 
-/// (bits, log_n) pairs: every degree 2^4..2^15, several prime sizes in 30..50 bits (both forward
-/// modes: without per-butterfly reduction up to about 47 bits, Harvey's above).
+/// (bits, log_n) pairs: every degree 2^4..2^15 (the depth-first blocks start at 2^12), several
+/// prime sizes in 30..50 bits: every forward scheme (no reduction up to about 47 bits, every
+/// other stage up to 49 bits, Harvey's at 50) and every inverse mode (skipped levels for small
+/// primes, tracked bounds for 47..49 bits, uniform reductions at 50).
 fn cases() -> Vec<(u32, u32)> {
     let mut v = Vec::new();
     for log_n in 4..=15u32 {
         let sizes: &[u32] = if log_n <= 12 {
             &[30, 36, 41, 45, 47, 49, 50]
         } else {
-            &[31, 47, 49]
+            &[31, 47, 49, 50]
         };
         for &bits in sizes {
             v.push((bits, log_n));

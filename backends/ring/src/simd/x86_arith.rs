@@ -94,8 +94,22 @@ pub(super) fn mul_shoup_lazy(c: &Consts, y: __m512i, w: __m512i, w_shoup: __m512
     _mm512_and_si512(r, c.mask52)
 }
 
+/// `y * w mod p` lazily, like [`mul_shoup_lazy`] but without the final mask: the result is
+/// congruent modulo `2^52` to the value in `[0, 2p)` and below `2^53`. The multiplier only reads
+/// the low 52 bits of its factors, so such a value (and sums and differences of such values,
+/// wrapping modulo `2^64`) may feed a later product or [`reduce52`] directly, as long as the
+/// true value stays below `2^52`; only comparisons need the masked value.
+#[inline]
+#[target_feature(enable = "avx512f,avx512ifma")]
+pub(super) fn mul_shoup_raw(c: &Consts, y: __m512i, w: __m512i, w_shoup: __m512i) -> __m512i {
+    let q = _mm512_madd52hi_epu64(c.zero, y, w_shoup);
+    let yw = _mm512_madd52lo_epu64(c.zero, y, w);
+    _mm512_madd52lo_epu64(yw, q, c.neg_p)
+}
+
 /// Canonical `x mod p` for any `x < 2^52`: the quotient estimate `floor(x mu52 / 2^52)` is
-/// `floor(x / p)` or one less, so one conditional subtraction finishes.
+/// `floor(x / p)` or one less, so one conditional subtraction finishes. Bits 52..64 of `x` are
+/// ignored (see [`mul_shoup_raw`]).
 #[inline]
 #[target_feature(enable = "avx512f,avx512ifma")]
 pub(super) fn reduce52(c: &Consts, x: __m512i) -> __m512i {
@@ -106,26 +120,32 @@ pub(super) fn reduce52(c: &Consts, x: __m512i) -> __m512i {
 
 /// Forward scheme: Harvey's, every stage reduces `x` below `2p`, values stay below `4p`.
 pub(super) const HARVEY: u8 = 0;
-/// Forward scheme for `8p <= 2^52`: stages of odd index reduce `x` below `4p`, the others do not
-/// reduce, values stay below `8p`.
+/// Forward scheme for `8p <= 2^52`: the stages of even index `>= 2` reduce `x` below `4p`, the
+/// others do not reduce (inputs below `4p`: below `6p` after stage 0, `8p` after stage 1),
+/// values stay below `8p`.
 pub(super) const ALTERNATE: u8 = 1;
 /// Forward scheme for `(4 + 2 log2 N) p <= 2^52`: no stage reduces, values stay below that bound.
 pub(super) const LAZY: u8 = 2;
 
 /// The reduction of the `x` inputs of a stage in `scheme` (`odd`: the stage index, counted from
-/// 0, is odd): 0 none, 1 below `2p`, 2 below `4p`.
+/// 0, is odd; `first`: it is stage 0): 0 none, 1 below `2p`, 2 below `4p`.
 #[inline(always)]
-pub(super) const fn reduction(scheme: u8, odd: bool) -> u8 {
+pub(super) const fn reduction(scheme: u8, odd: bool, first: bool) -> u8 {
     match scheme {
         HARVEY => 1,
-        ALTERNATE if odd => 2,
+        ALTERNATE if !odd && !first => 2,
         _ => 0,
     }
 }
 
 /// Forward (Cooley-Tukey) butterfly `(u + v, u + 2p - v)` with `v = y w mod p` lazily (`< 2p`)
 /// and `u` the input `x` reduced as `red` says (see [`reduction`]): each output bound is the
-/// bound of `u` plus `2p`. `y` must be below `2^52`.
+/// bound of `u` plus `2p`. The true value of `y` must be below `2^52`.
+///
+/// Only Harvey's scheme (`red == 1`, every stage) works on exact words. The other schemes keep
+/// values correct modulo `2^52` only (see [`mul_shoup_raw`]), which saves the mask of every
+/// product: the reduction below `4p` masks `x` before comparing, and the final [`reduce52`]
+/// ignores the high bits.
 #[inline]
 #[target_feature(enable = "avx512f,avx512ifma")]
 pub(super) fn fwd_butterfly(
@@ -136,12 +156,14 @@ pub(super) fn fwd_butterfly(
     w: __m512i,
     w_shoup: __m512i,
 ) -> (__m512i, __m512i) {
-    let u = match red {
-        0 => x,
-        1 => csub(x, c.two_p),
-        _ => csub(x, c.four_p),
+    let (u, v) = match red {
+        0 => (x, mul_shoup_raw(c, y, w, w_shoup)),
+        1 => (csub(x, c.two_p), mul_shoup_lazy(c, y, w, w_shoup)),
+        _ => (
+            csub(_mm512_and_si512(x, c.mask52), c.four_p),
+            mul_shoup_raw(c, y, w, w_shoup),
+        ),
     };
-    let v = mul_shoup_lazy(c, y, w, w_shoup);
     let x2 = _mm512_add_epi64(u, v);
     let y2 = _mm512_sub_epi64(_mm512_add_epi64(u, c.two_p), v);
     (x2, y2)
@@ -150,6 +172,11 @@ pub(super) fn fwd_butterfly(
 /// Gentleman-Sande inverse butterfly on values below `k` (a multiple of `p`, `2k <= 2^52`):
 /// `(x + y, (x + k - y) w)`, the second output lazily below `2p`. With `skip` the first output
 /// is left below `2k`, otherwise it is reduced below `k`.
+///
+/// The inputs and outputs are only correct modulo `2^52` (see [`mul_shoup_raw`]; true values
+/// below the bounds above): the product is not masked, the sum is masked before the
+/// comparison of the reduction. The last inverse stage masks its products before its final
+/// comparison.
 #[inline]
 #[target_feature(enable = "avx512f,avx512ifma")]
 pub(super) fn inv_butterfly(
@@ -162,8 +189,12 @@ pub(super) fn inv_butterfly(
     w_shoup: __m512i,
 ) -> (__m512i, __m512i) {
     let s = _mm512_add_epi64(x, y);
-    let x2 = if skip { s } else { csub(s, k) };
+    let x2 = if skip {
+        s
+    } else {
+        csub(_mm512_and_si512(s, c.mask52), k)
+    };
     let d = _mm512_sub_epi64(_mm512_add_epi64(x, k), y);
-    let y2 = mul_shoup_lazy(c, d, w, w_shoup);
+    let y2 = mul_shoup_raw(c, d, w, w_shoup);
     (x2, y2)
 }

@@ -2,7 +2,14 @@
 //!
 //! Stages with a butterfly stride `t >= 16` work on whole vectors, in passes of up to three
 //! stages (see [`super::x86_passes`]); the four stages with `t <= 8` are fused per 16-word
-//! chunk (see [`super::x86_small`]).
+//! chunk (see [`super::x86_small`]), [`TAIL_K`] chunks interleaved. Once the stages split the
+//! vector into blocks of at most [`BLOCK`] words, the remaining stages run block by block
+//! (depth-first) while the block stays in the L1 cache.
+//!
+//! Reductions: the forward transform keeps values correct modulo `2^52` only between the
+//! reductions (see [`super::x86_arith::fwd_butterfly`]); the inverse transform either skips
+//! whole levels while the bound allows, or, for `8p <= 2^52`, tracks the bound of every
+//! register in a pass (values below `4p`) and reduces only the butterflies that need it.
 
 use std::arch::x86_64::*;
 
@@ -45,6 +52,85 @@ pub(super) fn forward(a: &mut [u64], tw: &Twiddles, p: u64) {
     }
 }
 
+/// `true` when a pass of `levels` stages on values below `b` may skip its reductions: the
+/// stage after it can still start (`b 2^(levels + 1) <= 2^52`, see [`inverse`]).
+fn fits(b: u64, levels: u32) -> bool {
+    u128::from(b) << (levels + 1) <= 1u128 << 52
+}
+
+/// Chunks of 16 words per call of the fused small stages when `n >= 128` (their independent
+/// dependency chains interleave).
+const TAIL_K: usize = 8;
+
+/// Words of the sub-blocks worked on depth-first: once the outer stages split the vector into
+/// blocks of at most this size (16 KiB), every remaining stage runs block by block while the
+/// block stays in the L1 cache.
+const BLOCK: usize = 2048;
+
+/// The number of sub-blocks (a power of two) of an `n`-word vector for the depth-first order.
+fn block_count(n: usize) -> usize {
+    (n / BLOCK).max(1)
+}
+
+/// The `(odd, first)` parameters of the forward stage `idx` (see
+/// [`super::x86_arith::reduction`]) for `2^log_n` words in scheme `s`. With [`ALTERNATE`] and an
+/// odd `log_n`, the parity is flipped (the stages of odd index reduce, none is treated as the
+/// first): the same number of reductions, measured slightly faster there; with an even `log_n`
+/// the unflipped schedule saves one reduced stage.
+fn stage_params(s: u8, idx: u32, log_n: u32) -> (bool, bool) {
+    let flip = s == ALTERNATE && log_n % 2 == 1;
+    ((idx % 2 == 1) ^ flip, idx == 0 && !flip)
+}
+
+/// The forward passes over the `left` stages with stride `>= 16` that start at stride `2t`
+/// with `m` blocks (stage index `idx`, counted from the first stage), restricted to the
+/// sub-block `blk` of `nb` equal sub-blocks of the vector, `2^log_n` words in all. Returns
+/// `(t, m, idx)` after them.
+///
+/// # Safety
+/// `ap` must be valid for reads and writes of `n = 2tm` words, the twiddle tables must hold
+/// `n` entries, `nb` must be a power of two dividing `m`, `blk < nb`, and the `left` stages
+/// must all have stride `>= 16`.
+#[inline]
+#[target_feature(enable = "avx512f,avx512ifma")]
+unsafe fn fwd_passes<const S: u8>(
+    c: &Consts,
+    ap: *mut u64,
+    tw: &Twiddles,
+    (mut t, mut m, mut idx): (usize, usize, u32),
+    mut left: u32,
+    (blk, nb): (usize, usize),
+    log_n: u32,
+) -> (usize, usize, u32) {
+    while left > 0 {
+        let s = pass_len(left);
+        let (odd, first) = stage_params(S, idx, log_n);
+        t >>= 1;
+        let per = m / nb;
+        let ks = blk * per..(blk + 1) * per;
+        // SAFETY: 2tm = n words at `ap`, twiddle tables of n entries, ks.end <= m (caller), and
+        // the s stages of the pass have strides t, .., t / 2^(s-1) >= 16.
+        unsafe {
+            match (s, odd, first) {
+                (1, false, false) => fwd_stage::<S, false, false>(c, ap, tw, t, ks, m),
+                (1, false, true) => fwd_stage::<S, false, true>(c, ap, tw, t, ks, m),
+                (1, true, _) => fwd_stage::<S, true, false>(c, ap, tw, t, ks, m),
+                (2, false, false) => fwd_stage_pair::<S, false, false>(c, ap, tw, t, ks, m),
+                (2, false, true) => fwd_stage_pair::<S, false, true>(c, ap, tw, t, ks, m),
+                (2, true, _) => fwd_stage_pair::<S, true, false>(c, ap, tw, t, ks, m),
+                (_, false, false) => fwd_stage_triple::<S, false, false>(c, ap, tw, t, ks, m),
+                (_, false, true) => fwd_stage_triple::<S, false, true>(c, ap, tw, t, ks, m),
+                (_, true, _) => fwd_stage_triple::<S, true, false>(c, ap, tw, t, ks, m),
+            }
+        }
+        t >>= s - 1;
+        m <<= s;
+        idx += s;
+        left -= s;
+    }
+    (t, m, idx)
+}
+
 /// [`forward`] with the scheme `S` ([`HARVEY`], [`ALTERNATE`] or [`LAZY`]).
 #[inline]
 #[target_feature(enable = "avx512f,avx512ifma")]
@@ -55,44 +141,40 @@ fn forward_impl<const S: u8>(a: &mut [u64], tw: &Twiddles, p: u64) {
     let n = a.len();
     let c = Consts::new(p);
     let ap = a.as_mut_ptr();
-
-    // Stages with stride t >= 16 (there are log2(n) - 4), in passes of up to three stages.
-    let mut t = n;
-    let mut m = 1;
     let log_n = n.trailing_zeros();
-    let mut left = log_n - 4;
-    while left > 0 {
-        let s = pass_len(left);
-        let odd = (log_n - 4 - left) % 2 == 1;
-        t >>= 1;
-        // SAFETY: 2tm = n words at `ap`, twiddle tables of n entries (checked above), and the
-        // s stages of the pass have strides t, .., t / 2^(s-1) >= 16.
+    // Stages with stride t >= 16 (there are log2(n) - 4): the outer ones over the whole vector
+    // until the blocks have at most BLOCK words, then the others and the fused tail block by
+    // block. The stage t = 8 has index log2(n) - 4.
+    let nb = block_count(n);
+    let outer = nb.trailing_zeros();
+    // SAFETY: n words at `ap`, twiddle tables of n entries (checked above); the outer stages
+    // end with m = nb blocks, so nb divides m in the inner passes; all strides are >= 16.
+    let state = unsafe { fwd_passes::<S>(&c, ap, tw, (n, 1, 0), outer, (0, 1), log_n) };
+    let (odd, _) = stage_params(S, log_n - 4, log_n);
+    let tail = FwdTail::new();
+    let chunks = n / 16 / nb;
+    for blk in 0..nb {
+        // SAFETY: as above, blk < nb.
+        unsafe { fwd_passes::<S>(&c, ap, tw, state, log_n - 4 - outer, (blk, nb), log_n) };
+        // Fused stages t = 8, 4, 2, 1, then the final reduction to [0, p); TAIL_K chunks at a
+        // time (their independent chains interleaved) when n >= 128.
+        // SAFETY (every arm): the chunks ci .. ci + K lie in `a` since K divides n / 16 / nb;
+        // twiddle tables of n entries (checked above).
         unsafe {
-            match (s, odd) {
-                (1, false) => fwd_stage::<S, false>(&c, ap, tw, t, m),
-                (1, true) => fwd_stage::<S, true>(&c, ap, tw, t, m),
-                (2, false) => fwd_stage_pair::<S, false>(&c, ap, tw, t, m),
-                (2, true) => fwd_stage_pair::<S, true>(&c, ap, tw, t, m),
-                (_, false) => fwd_stage_triple::<S, false>(&c, ap, tw, t, m),
-                (_, true) => fwd_stage_triple::<S, true>(&c, ap, tw, t, m),
-            }
-        }
-        t >>= s - 1;
-        m <<= s;
-        left -= s;
-    }
-
-    // Fused stages t = 8, 4, 2, 1, then the final reduction to [0, p); four chunks at a time
-    // (their independent chains interleaved) when n >= 64.
-    let tail = FwdTail::new(S, log_n);
-    // SAFETY (all three arms): the chunks ci .. ci + K lie in `a` since K divides n / 16;
-    // twiddle tables of n entries (checked above).
-    match n {
-        16 => unsafe { tail.chunks::<S, 1>(&c, ap, tw, 0) },
-        32 => unsafe { tail.chunks::<S, 2>(&c, ap, tw, 0) },
-        _ => {
-            for ci in (0..n / 16).step_by(4) {
-                unsafe { tail.chunks::<S, 4>(&c, ap, tw, ci) };
+            match (n, odd) {
+                (16, _) => tail.chunks::<S, false, true, 1>(&c, ap, tw, 0),
+                (32, _) => tail.chunks::<S, true, false, 2>(&c, ap, tw, 0),
+                (64, _) => tail.chunks::<S, false, false, 4>(&c, ap, tw, 0),
+                (_, false) => {
+                    for ci in (blk * chunks..(blk + 1) * chunks).step_by(TAIL_K) {
+                        tail.chunks::<S, false, false, TAIL_K>(&c, ap, tw, ci);
+                    }
+                }
+                (_, true) => {
+                    for ci in (blk * chunks..(blk + 1) * chunks).step_by(TAIL_K) {
+                        tail.chunks::<S, true, false, TAIL_K>(&c, ap, tw, ci);
+                    }
+                }
             }
         }
     }
@@ -113,67 +195,72 @@ pub(super) fn inverse(a: &mut [u64], tw: &Twiddles, p: u64, last: [u64; 4]) {
     // Every value below the bound b (a multiple of p, inputs below 2p) when a stage starts. A
     // stage needs 2b <= 2^52 (for x + y and x + b - y); it reduces x + y below b, or skips that
     // reduction and doubles b. A pass of L stages skips when the next stage can still start:
-    // b 2^(L+1) <= 2^52.
-    let fits = |b: u64, levels: u32| u128::from(b) << (levels + 1) <= 1u128 << 52;
-    let mut b = 2 * p;
+    // b 2^(L+1) <= 2^52. The bounds evolve the same way in every sub-block.
+    let b0 = 2 * p;
 
-    // Fused stages t = 1, 2, 4 and, unless it is the last stage (n = 16), t = 8; four chunks
-    // at a time when n >= 64.
+    // Fused stages t = 1, 2, 4 and, unless it is the last stage (n = 16), t = 8; then the
+    // stages 16 <= t < n/2 that stay within a sub-block, block by block (depth-first, see
+    // BLOCK); then the others over the whole vector.
     let head = InvHead::new();
     let levels = if n == 16 { 3 } else { 4 };
-    let skip = fits(b, levels);
-    // SAFETY (every arm): the chunks ci .. ci + K lie in `a` since K divides n / 16; twiddle
-    // tables of n entries (checked above).
-    unsafe {
-        match (n, skip) {
-            (16, false) => head.chunks::<1, false, false>(&c, ap, tw, 0, b),
-            (16, true) => head.chunks::<1, false, true>(&c, ap, tw, 0, b),
-            (32, false) => head.chunks::<2, true, false>(&c, ap, tw, 0, b),
-            (32, true) => head.chunks::<2, true, true>(&c, ap, tw, 0, b),
-            (_, false) => {
-                for ci in (0..n / 16).step_by(4) {
-                    head.chunks::<4, true, false>(&c, ap, tw, ci, b);
-                }
-            }
-            (_, true) => {
-                for ci in (0..n / 16).step_by(4) {
-                    head.chunks::<4, true, true>(&c, ap, tw, ci, b);
-                }
-            }
-        }
-    }
-    if skip {
-        b <<= levels;
-    }
-
-    // Stages with stride 16 <= t < n/2 (there are log2(n) - 5 when n >= 32), in passes of up
-    // to three stages.
-    let mut t = 16;
-    let mut m = n / 16;
-    let mut left = n.trailing_zeros().saturating_sub(5);
-    while left > 0 {
-        let s = pass_len(left);
-        let skip = fits(b, s);
-        let h = m / 2;
-        // SAFETY: 2th = n words at `ap`, twiddle tables of n entries (checked above), and h is
-        // a multiple of 2^(s-1) since m >= 2^(s+1).
+    let skip = fits(b0, levels);
+    // Without the skip but with 8p <= 2^52, track the bounds more finely (`track`): after the
+    // head every value is below 4p, and a pass reduces only the butterflies with an input
+    // above 2p (see `inv_stage_pair`), so values stay below 4p.
+    let track = !skip && u128::from(p) * 8 <= 1u128 << 52;
+    let b_head = if skip {
+        b0 << levels
+    } else if track {
+        4 * p
+    } else {
+        b0
+    };
+    let nb = block_count(n);
+    let total = n.trailing_zeros().saturating_sub(5);
+    let inner = if nb == 1 {
+        total
+    } else {
+        BLOCK.trailing_zeros() - 4
+    };
+    let chunks = n / 16 / nb;
+    let mut state = (16, n / 32, b_head);
+    for blk in 0..nb {
+        // SAFETY (every arm): the chunks ci .. ci + K lie in `a` since K divides n / 16 / nb;
+        // twiddle tables of n entries (checked above).
         unsafe {
-            match (s, skip) {
-                (1, false) => inv_stage::<false>(&c, ap, tw, t, h, b),
-                (1, true) => inv_stage::<true>(&c, ap, tw, t, h, b),
-                (2, false) => inv_stage_pair::<false>(&c, ap, tw, t, h, b),
-                (2, true) => inv_stage_pair::<true>(&c, ap, tw, t, h, b),
-                (_, false) => inv_stage_triple::<false>(&c, ap, tw, t, h, b),
-                (_, true) => inv_stage_triple::<true>(&c, ap, tw, t, h, b),
+            match (n, skip, track) {
+                (16, true, _) => head.chunks::<1, false, true, false>(&c, ap, tw, 0, b0),
+                (16, false, false) => head.chunks::<1, false, false, false>(&c, ap, tw, 0, b0),
+                (16, false, true) => head.chunks::<1, false, false, true>(&c, ap, tw, 0, b0),
+                (32, true, _) => head.chunks::<2, true, true, false>(&c, ap, tw, 0, b0),
+                (32, false, false) => head.chunks::<2, true, false, false>(&c, ap, tw, 0, b0),
+                (32, false, true) => head.chunks::<2, true, false, true>(&c, ap, tw, 0, b0),
+                (64, true, _) => head.chunks::<4, true, true, false>(&c, ap, tw, 0, b0),
+                (64, false, false) => head.chunks::<4, true, false, false>(&c, ap, tw, 0, b0),
+                (64, false, true) => head.chunks::<4, true, false, true>(&c, ap, tw, 0, b0),
+                (_, true, _) => {
+                    for ci in (blk * chunks..(blk + 1) * chunks).step_by(TAIL_K) {
+                        head.chunks::<TAIL_K, true, true, false>(&c, ap, tw, ci, b0);
+                    }
+                }
+                (_, false, false) => {
+                    for ci in (blk * chunks..(blk + 1) * chunks).step_by(TAIL_K) {
+                        head.chunks::<TAIL_K, true, false, false>(&c, ap, tw, ci, b0);
+                    }
+                }
+                (_, false, true) => {
+                    for ci in (blk * chunks..(blk + 1) * chunks).step_by(TAIL_K) {
+                        head.chunks::<TAIL_K, true, false, true>(&c, ap, tw, ci, b0);
+                    }
+                }
             }
         }
-        if skip {
-            b <<= s;
-        }
-        t <<= s;
-        m >>= s;
-        left -= s;
+        // SAFETY: n words at `ap`, twiddle tables of n entries (checked above); the inner
+        // stages have groups of at most n / nb words, so nb divides their group counts.
+        state = unsafe { inv_passes(&c, ap, tw, (16, n / 32, b_head), inner, (blk, nb), track) };
     }
+    // SAFETY: as above, with a single sub-block.
+    let (_, _, b) = unsafe { inv_passes(&c, ap, tw, state, total - inner, (0, 1), track) };
 
     // Last stage (one block of size n) merged with the scaling by N^-1.
     let [n_inv, n_inv_shoup, last_inv, last_inv_shoup] = last;
@@ -200,4 +287,54 @@ pub(super) fn inverse(a: &mut [u64], tw: &Twiddles, p: u64, last: [u64; 4]) {
         }
         j += 8;
     }
+}
+
+/// The inverse passes over the `left` stages that start at stride `t >= 16` with `h` blocks on
+/// values below `b` (see [`inverse`]), restricted to the sub-block `blk` of `nb` equal
+/// sub-blocks of the vector. Returns `(t, h, b)` after them.
+///
+/// # Safety
+/// `ap` must be valid for reads and writes of `n = 2th` words, the twiddle tables must hold
+/// `n` entries, `blk < nb`, `nb` a power of two, the `left` stages must not include the last
+/// one (stride `n/2`), and every pass group (`2t 2^(s-1)` words for a pass of `s` stages) must
+/// have at most `n / nb` words.
+#[inline]
+#[target_feature(enable = "avx512f,avx512ifma")]
+unsafe fn inv_passes(
+    c: &Consts,
+    ap: *mut u64,
+    tw: &Twiddles,
+    (mut t, mut h, mut b): (usize, usize, u64),
+    mut left: u32,
+    (blk, nb): (usize, usize),
+    track: bool,
+) -> (usize, usize, u64) {
+    while left > 0 {
+        let s = pass_len(left);
+        let skip = !track && fits(b, s);
+        let per = (h >> (s - 1)) / nb;
+        let ks = blk * per..(blk + 1) * per;
+        // SAFETY: 2th = n words at `ap`, twiddle tables of n entries, h is a multiple of
+        // 2^(s-1) since the last stage is excluded (m >= 2^(s+1)), and ks.end <= h / 2^(s-1).
+        unsafe {
+            match (s, skip, track) {
+                (1, true, _) => inv_stage::<true, false>(c, ap, tw, t, ks, h, b),
+                (1, false, false) => inv_stage::<false, false>(c, ap, tw, t, ks, h, b),
+                (1, false, true) => inv_stage::<false, true>(c, ap, tw, t, ks, h, b),
+                (2, true, _) => inv_stage_pair::<true, false>(c, ap, tw, t, ks, h, b),
+                (2, false, false) => inv_stage_pair::<false, false>(c, ap, tw, t, ks, h, b),
+                (2, false, true) => inv_stage_pair::<false, true>(c, ap, tw, t, ks, h, b),
+                (_, true, _) => inv_stage_triple::<true, false>(c, ap, tw, t, ks, h, b),
+                (_, false, false) => inv_stage_triple::<false, false>(c, ap, tw, t, ks, h, b),
+                (_, false, true) => inv_stage_triple::<false, true>(c, ap, tw, t, ks, h, b),
+            }
+        }
+        if skip {
+            b <<= s;
+        }
+        t <<= s;
+        h >>= s;
+        left -= s;
+    }
+    (t, h, b)
 }

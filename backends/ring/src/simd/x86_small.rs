@@ -49,6 +49,19 @@ const fn transition(src: &[usize; 16], dst: &[usize; 16], half: usize) -> [i64; 
     out
 }
 
+/// The `vpermt2q` index pairs from the natural to the `t = 1` layout (evaluated at compile time).
+const NAT_TO_L1: [[i64; 8]; 2] = [transition(&NAT, &L1, 0), transition(&NAT, &L1, 1)];
+/// The `vpermt2q` index pairs from the `t = 1` layout back to the natural one.
+const L1_TO_NAT: [[i64; 8]; 2] = [transition(&L1, &NAT, 0), transition(&L1, &NAT, 1)];
+
+/// `vpermilpd` selectors giving the twiddle spreads of the module table from a broadcast:
+/// blocks `0 0 0 0 1 1 1 1` from `w0 w1` repeated (forward `t = 4`).
+const SPREAD4_FWD: i32 = 0xF0;
+/// Blocks `0 0 1 1 0 0 1 1` from `w0 w1` repeated (inverse `t = 4`).
+const SPREAD4_INV: i32 = 0xCC;
+/// Blocks `0 0 2 2 1 1 3 3` from `w0 w1 w2 w3` repeated (`t = 2`).
+const SPREAD2: i32 = 0xF0;
+
 /// The vector with lanes `v[0], .., v[7]` (lane 0 first).
 #[inline]
 #[target_feature(enable = "avx512f,avx512ifma")]
@@ -85,14 +98,12 @@ fn unpack(a: __m512i, b: __m512i) -> (__m512i, __m512i) {
 }
 
 /// Constant index vectors: the `vpermt2q` between the natural and `t = 1` layouts and the
-/// twiddle spreads (block index of each lane, see the module table).
+/// `t = 1` twiddle spread (block index of each lane, see the module table); the `t = 4` and
+/// `t = 2` spreads are immediates ([`SPREAD4_FWD`], [`SPREAD4_INV`], [`SPREAD2`]).
 #[derive(Clone, Copy)]
 struct Perms {
     nat_to_l1: (__m512i, __m512i),
     l1_to_nat: (__m512i, __m512i),
-    spread4_fwd: __m512i,
-    spread4_inv: __m512i,
-    spread2: __m512i,
     spread1: __m512i,
 }
 
@@ -101,17 +112,8 @@ impl Perms {
     #[target_feature(enable = "avx512f,avx512ifma")]
     fn new() -> Perms {
         Perms {
-            nat_to_l1: (
-                vector(transition(&NAT, &L1, 0)),
-                vector(transition(&NAT, &L1, 1)),
-            ),
-            l1_to_nat: (
-                vector(transition(&L1, &NAT, 0)),
-                vector(transition(&L1, &NAT, 1)),
-            ),
-            spread4_fwd: vector([0, 0, 0, 0, 1, 1, 1, 1]),
-            spread4_inv: vector([0, 0, 1, 1, 0, 0, 1, 1]),
-            spread2: vector([0, 0, 2, 2, 1, 1, 3, 3]),
+            nat_to_l1: (vector(NAT_TO_L1[0]), vector(NAT_TO_L1[1])),
+            l1_to_nat: (vector(L1_TO_NAT[0]), vector(L1_TO_NAT[1])),
             spread1: vector([0, 1, 4, 5, 2, 3, 6, 7]),
         }
     }
@@ -126,28 +128,31 @@ impl Perms {
         )
     }
 
-    /// Lanes `w[spread[j]]` from the two words at `ptr`.
+    /// Lanes `w[sel(j)]` from the two words at `ptr`, where `sel(j)` is bit `j` of `IMM`: a
+    /// broadcast load and an in-lane `vpermilpd`, which leaves the shuffle port to the
+    /// cross-lane permutes and the multiplier.
     ///
     /// # Safety
     /// `ptr .. ptr + 2` must be readable.
     #[inline]
     #[target_feature(enable = "avx512f,avx512ifma")]
-    unsafe fn two(spread: __m512i, ptr: *const u64) -> __m512i {
-        // SAFETY: two readable words at `ptr` (caller); the upper lanes are never selected.
-        let v = unsafe { _mm512_castsi128_si512(_mm_loadu_si128(ptr.cast())) };
-        _mm512_permutexvar_epi64(spread, v)
+    unsafe fn two<const IMM: i32>(ptr: *const u64) -> __m512i {
+        // SAFETY: two readable words at `ptr` (caller).
+        let v = _mm512_broadcast_i32x4(unsafe { _mm_loadu_si128(ptr.cast()) });
+        _mm512_castpd_si512(_mm512_permute_pd::<IMM>(_mm512_castsi512_pd(v)))
     }
 
-    /// Lanes `w[spread[j]]` from the four words at `ptr`.
+    /// Lanes `w[(j / 2) % 2 * 2 + sel(j)]` from the four words at `ptr`, `sel(j)` bit `j` of
+    /// `IMM` (a broadcast load and an in-lane `vpermilpd`).
     ///
     /// # Safety
     /// `ptr .. ptr + 4` must be readable.
     #[inline]
     #[target_feature(enable = "avx512f,avx512ifma")]
-    unsafe fn four(spread: __m512i, ptr: *const u64) -> __m512i {
-        // SAFETY: four readable words at `ptr` (caller); the upper lanes are never selected.
-        let v = unsafe { _mm512_castsi256_si512(_mm256_loadu_si256(ptr.cast())) };
-        _mm512_permutexvar_epi64(spread, v)
+    unsafe fn four<const IMM: i32>(ptr: *const u64) -> __m512i {
+        // SAFETY: four readable words at `ptr` (caller).
+        let v = _mm512_broadcast_i64x4(unsafe { _mm256_loadu_si256(ptr.cast()) });
+        _mm512_castpd_si512(_mm512_permute_pd::<IMM>(_mm512_castsi512_pd(v)))
     }
 
     /// Lanes `w[spread[j]]` from the eight words at `ptr`.
@@ -166,35 +171,30 @@ impl Perms {
 #[derive(Clone, Copy)]
 pub(super) struct FwdTail {
     perms: Perms,
-    /// Reductions of the stages `t = 8` and `t = 2` (`r0`), `t = 4` and `t = 1` (`r1`).
-    r0: u8,
-    r1: u8,
 }
 
 impl FwdTail {
-    /// The constants for the forward scheme `scheme` at `log_n = log2(n)` (`n >= 16`).
+    /// The constants.
     #[inline]
     #[target_feature(enable = "avx512f,avx512ifma")]
-    pub(super) fn new(scheme: u8, log_n: u32) -> FwdTail {
-        // The stage t = 8 has index log2(n) - 4.
-        let odd = log_n.saturating_sub(4) % 2 == 1;
+    pub(super) fn new() -> FwdTail {
         FwdTail {
             perms: Perms::new(),
-            r0: reduction(scheme, odd),
-            r1: reduction(scheme, !odd),
         }
     }
 
     /// The four stages on the `K` chunks of 16 words starting at chunk `ci0` (in the stage
     /// `t = 8` chunk `ci` is one block, twiddle `w[n/16 + ci]`), step by step across the chunks
-    /// so that their independent dependency chains interleave; `S` is the forward scheme.
+    /// so that their independent dependency chains interleave; `S` is the forward scheme,
+    /// `ODD` the parity of the index of the stage `t = 8` (`log2(n) - 4`) and `FIRST` whether
+    /// that stage is stage 0 (`n = 16`).
     ///
     /// # Safety
     /// With `n` the twiddle table length (a power of two `>= 16`), `ap` must be valid for reads
     /// and writes of `n` words and `16 (ci0 + K) <= n`.
     #[inline]
     #[target_feature(enable = "avx512f,avx512ifma")]
-    pub(super) unsafe fn chunks<const S: u8, const K: usize>(
+    pub(super) unsafe fn chunks<const S: u8, const ODD: bool, const FIRST: bool, const K: usize>(
         &self,
         c: &Consts,
         ap: *mut u64,
@@ -205,6 +205,12 @@ impl FwdTail {
         let (m8, m4, m2, m1) = (n / 16, n / 8, n / 4, n / 2);
         let (wp, wsp) = (tw.w.as_ptr(), tw.w_shoup.as_ptr());
         let pm = &self.perms;
+        // Reductions of the stages t = 8 and t = 2 (r0), t = 4 and t = 1 (r1).
+        let (rf, r0, r1) = (
+            reduction(S, ODD, FIRST),
+            reduction(S, ODD, false),
+            reduction(S, !ODD, false),
+        );
         let (mut x, mut y) = ([c.zero; K], [c.zero; K]);
         // SAFETY: chunk ci = ci0 + k < n / 16 lies in `a`; the twiddle reads end at
         // m8 + ci + 1 <= n/8, m4 + 2ci + 2 <= n/4, m2 + 4ci + 4 <= n/2 and m1 + 8ci + 8 <= n
@@ -214,28 +220,28 @@ impl FwdTail {
                 let pa = ap.add(16 * (ci0 + k));
                 let i = m8 + ci0 + k;
                 let (w, ws) = (splat(*wp.add(i)), splat(*wsp.add(i)));
-                (x[k], y[k]) = fwd_butterfly(c, self.r0, load(pa), load(pa.add(8)), w, ws);
+                (x[k], y[k]) = fwd_butterfly(c, rf, load(pa), load(pa.add(8)), w, ws);
             }
             for k in 0..K {
                 (x[k], y[k]) = halves(x[k], y[k]);
                 let i = m4 + 2 * (ci0 + k);
-                let w = Perms::two(pm.spread4_fwd, wp.add(i));
-                let ws = Perms::two(pm.spread4_fwd, wsp.add(i));
-                (x[k], y[k]) = fwd_butterfly(c, self.r1, x[k], y[k], w, ws);
+                let w = Perms::two::<SPREAD4_FWD>(wp.add(i));
+                let ws = Perms::two::<SPREAD4_FWD>(wsp.add(i));
+                (x[k], y[k]) = fwd_butterfly(c, r1, x[k], y[k], w, ws);
             }
             for k in 0..K {
                 (x[k], y[k]) = even_odd_lanes(x[k], y[k]);
                 let i = m2 + 4 * (ci0 + k);
-                let w = Perms::four(pm.spread2, wp.add(i));
-                let ws = Perms::four(pm.spread2, wsp.add(i));
-                (x[k], y[k]) = fwd_butterfly(c, self.r0, x[k], y[k], w, ws);
+                let w = Perms::four::<SPREAD2>(wp.add(i));
+                let ws = Perms::four::<SPREAD2>(wsp.add(i));
+                (x[k], y[k]) = fwd_butterfly(c, r0, x[k], y[k], w, ws);
             }
             for k in 0..K {
                 (x[k], y[k]) = unpack(x[k], y[k]);
                 let i = m1 + 8 * (ci0 + k);
                 let w = Perms::eight(pm.spread1, wp.add(i));
                 let ws = Perms::eight(pm.spread1, wsp.add(i));
-                (x[k], y[k]) = fwd_butterfly(c, self.r1, x[k], y[k], w, ws);
+                (x[k], y[k]) = fwd_butterfly(c, r1, x[k], y[k], w, ws);
             }
             for k in 0..K {
                 let (u, v) = if S == HARVEY {
@@ -274,13 +280,19 @@ impl InvHead {
     /// The stages `t = 1, 2, 4` (and `t = 8` with `T8`, where chunk `ci` is one block, twiddle
     /// `w[n/16 + ci]`) on the `K` chunks of 16 words starting at chunk `ci0`, step by step
     /// across the chunks; values below `b`, reductions skipped with `SKIP` (see
-    /// [`level_bounds`]).
+    /// [`level_bounds`]). With `TRACK` (`b = 2p`, `8p <= 2^52`, `SKIP` false) only the first
+    /// stage skips its reduction and the outputs are below `4p`.
     ///
     /// # Safety
     /// As for [`FwdTail::chunks`].
     #[inline]
     #[target_feature(enable = "avx512f,avx512ifma")]
-    pub(super) unsafe fn chunks<const K: usize, const T8: bool, const SKIP: bool>(
+    pub(super) unsafe fn chunks<
+        const K: usize,
+        const T8: bool,
+        const SKIP: bool,
+        const TRACK: bool,
+    >(
         &self,
         c: &Consts,
         ap: *mut u64,
@@ -290,7 +302,14 @@ impl InvHead {
     ) {
         let n = tw.w.len();
         let (h1, h2, h4, h8) = (n / 2, n / 4, n / 8, n / 16);
-        let [k0, k1, k2, k3] = level_bounds::<SKIP>(b);
+        // With TRACK (inputs below 2p = b, 8p <= 2^52): the stage t = 1 skips its reduction
+        // (values below 4p after it), the others reduce below 4p.
+        let [k0, k1, k2, k3] = if TRACK {
+            [c.two_p, c.four_p, c.four_p, c.four_p]
+        } else {
+            level_bounds::<SKIP>(b)
+        };
+        let s0 = SKIP || TRACK;
         let (wp, wsp) = (tw.w.as_ptr(), tw.w_shoup.as_ptr());
         let pm = &self.perms;
         let (mut x, mut y) = ([c.zero; K], [c.zero; K]);
@@ -304,20 +323,20 @@ impl InvHead {
                 let i = h1 + 8 * (ci0 + k);
                 let w = Perms::eight(pm.spread1, wp.add(i));
                 let ws = Perms::eight(pm.spread1, wsp.add(i));
-                (x[k], y[k]) = inv_butterfly(c, SKIP, k0, x[k], y[k], w, ws);
+                (x[k], y[k]) = inv_butterfly(c, s0, k0, x[k], y[k], w, ws);
             }
             for k in 0..K {
                 (x[k], y[k]) = unpack(x[k], y[k]);
                 let i = h2 + 4 * (ci0 + k);
-                let w = Perms::four(pm.spread2, wp.add(i));
-                let ws = Perms::four(pm.spread2, wsp.add(i));
+                let w = Perms::four::<SPREAD2>(wp.add(i));
+                let ws = Perms::four::<SPREAD2>(wsp.add(i));
                 (x[k], y[k]) = inv_butterfly(c, SKIP, k1, x[k], y[k], w, ws);
             }
             for k in 0..K {
                 (x[k], y[k]) = halves(x[k], y[k]);
                 let i = h4 + 2 * (ci0 + k);
-                let w = Perms::two(pm.spread4_inv, wp.add(i));
-                let ws = Perms::two(pm.spread4_inv, wsp.add(i));
+                let w = Perms::two::<SPREAD4_INV>(wp.add(i));
+                let ws = Perms::two::<SPREAD4_INV>(wsp.add(i));
                 (x[k], y[k]) = inv_butterfly(c, SKIP, k2, x[k], y[k], w, ws);
             }
             for k in 0..K {
