@@ -296,9 +296,15 @@ fn arrange_weights(form: Form, m: &Array2<f64>) -> ArrayD<f64> {
     a.insert_axis(ndarray::Axis(2)).into_dyn()
 }
 
-/// The bias as a logical array for an activation of `shape` (per feature, same for every
-/// sample).
-fn arrange_bias(layer: &'static str, shape: &TileShape, bias: &Array1<f64>) -> Result<ArrayD<f64>> {
+/// Checks that a bias fits an activation of `shape` (one value per feature) and returns the
+/// shape it takes along the feature axis (1 elsewhere) and the logical shape it is broadcast
+/// to. Errors: [`LayerError::Layout`] when the length differs from the features or the bias
+/// does not broadcast to the activation.
+fn bias_axes(
+    layer: &'static str,
+    shape: &TileShape,
+    bias: &Array1<f64>,
+) -> Result<(Vec<usize>, Vec<usize>)> {
     let (form, f) = classify(layer, shape)?;
     let logical = shape.logical_shape();
     if f != bias.len() {
@@ -308,13 +314,27 @@ fn arrange_bias(layer: &'static str, shape: &TileShape, bias: &Array1<f64>) -> R
             "bias length differs from the features",
         ));
     }
-    // The bias along the feature axis, broadcast over the others (a strided copy, not an
-    // indexed closure per element: batch-packed shapes hold hundreds of thousands of slots).
     let mut along = vec![1; logical.len()];
     let axis = if form == Form::Rows { 1 } else { 0 };
     if let Some(a) = along.get_mut(axis) {
         *a = f;
     }
+    if along.iter().zip(&logical).any(|(&a, &l)| a != 1 && a != l) {
+        return Err(layout_err(
+            layer,
+            shape,
+            "bias does not broadcast to the activation",
+        ));
+    }
+    Ok((along, logical))
+}
+
+/// The bias as a logical array for an activation of `shape` (per feature, same for every
+/// sample). Errors: as [`bias_axes`].
+fn arrange_bias(layer: &'static str, shape: &TileShape, bias: &Array1<f64>) -> Result<ArrayD<f64>> {
+    let (along, logical) = bias_axes(layer, shape, bias)?;
+    // The bias along the feature axis, broadcast over the others (a strided copy, not an
+    // indexed closure per element: batch-packed shapes hold hundreds of thousands of slots).
     let small = bias
         .view()
         .into_shape_with_order(IxDyn(&along))
@@ -415,10 +435,11 @@ pub(crate) fn apply_linear<B: Backend>(
     let (wshape, dim) = weight_shape(layer, x.shape(), m.nrows())?;
     let level = x.level();
     let encode = || -> Result<PlainTileTensor<B>> {
-        let arr = arrange_weights(form, m);
-        Ok(PlainTileTensor::encode_for_mul(
+        // a metadata-only backend ignores values: the weights are not arranged
+        let arr = (!B::METADATA_ONLY).then(|| arrange_weights(form, m));
+        Ok(PlainTileTensor::encode_for_mul_opt(
             ev,
-            &arr,
+            arr.as_ref(),
             wshape.clone(),
             level,
         )?)
@@ -452,10 +473,16 @@ fn add_bias_cached<B: Backend>(
     let Some(b) = bias else { return Ok(y) };
     let (shape, level, scale) = (y.shape().clone(), y.level(), y.scale());
     let encode = || -> Result<PlainTileTensor<B>> {
-        let arr = arrange_bias(layer, &shape, b)?;
-        Ok(PlainTileTensor::encode_for_add(
+        // a metadata-only backend ignores values: the bias is checked, not arranged
+        let arr = if B::METADATA_ONLY {
+            bias_axes(layer, &shape, b)?;
+            None
+        } else {
+            Some(arrange_bias(layer, &shape, b)?)
+        };
+        Ok(PlainTileTensor::encode_for_add_opt(
             ev,
-            &arr,
+            arr.as_ref(),
             shape.clone(),
             level,
             scale,
@@ -485,11 +512,12 @@ pub(crate) fn unpack_features(shape: &TileShape, a: &ArrayD<f64>) -> Result<Arra
     }
 }
 
-/// The weights of a matrix for the patches path: `[K, F, 1]` with entry `w(k, f)`.
+/// The weights of a matrix for the patches path: `[K, F, 1]` with entry `w(k, f)` (`None`
+/// only for a metadata-only backend, which ignores values).
 pub(crate) fn encode_patch_weights<B: Backend>(
     ev: &B::Evaluator,
     x: &TileTensor<B>,
-    arr: &ArrayD<f64>,
+    arr: Option<&ArrayD<f64>>,
 ) -> Result<PlainTileTensor<B>> {
     let [t0, t1, t2] = tile_of(x.shape());
     let d = x.shape().dims();
@@ -498,7 +526,12 @@ pub(crate) fn encode_patch_weights<B: Backend>(
         TileDim::new(d[1].size(), t1),
         TileDim::replicated(t2),
     ])?;
-    Ok(PlainTileTensor::encode_for_mul(ev, arr, shape, x.level())?)
+    Ok(PlainTileTensor::encode_for_mul_opt(
+        ev,
+        arr,
+        shape,
+        x.level(),
+    )?)
 }
 
 /// The plan of the patches product ([`encode_patch_weights`] then a sum over dimension 0) and

@@ -678,12 +678,36 @@ impl Model {
         &self,
         ev: &B::Evaluator,
         x: &TileTensor<B>,
-        mut on_node: impl FnMut(usize, std::time::Duration),
+        on_node: impl FnMut(usize, std::time::Duration),
     ) -> Result<TileTensor<B>> {
         let p = self.plan_for(x.shape())?;
-        if x.level().0 < p.depth {
+        self.forward_encrypted_planned(ev, x, &p, on_node)
+    }
+
+    /// As [`Model::forward_encrypted_observed`], with the model's plan on the input's shape
+    /// already made (`plan` must be [`Model::plan_for`] of `x.shape()`, e.g. from
+    /// [`Model::plan`]): a caller that plans anyway (a simulator pricing the run) does not plan
+    /// twice. Errors: as [`Model::forward_encrypted`]; [`LayerError::InvalidModel`] when the
+    /// plan was made for another input shape or node count.
+    pub fn forward_encrypted_planned<B: Backend>(
+        &self,
+        ev: &B::Evaluator,
+        x: &TileTensor<B>,
+        plan: &ModelPlan,
+        mut on_node: impl FnMut(usize, std::time::Duration),
+    ) -> Result<TileTensor<B>> {
+        if plan.input != *x.shape() || plan.nodes.len() != self.nodes.len() {
+            return Err(model_err(format!(
+                "a plan for input {} and {} nodes does not fit input {} and {} nodes",
+                plan.input,
+                plan.nodes.len(),
+                x.shape(),
+                self.nodes.len()
+            )));
+        }
+        if x.level().0 < plan.depth {
             return Err(LayerError::InsufficientDepth {
-                needed: p.depth,
+                needed: plan.depth,
                 available: x.level().0,
             });
         }

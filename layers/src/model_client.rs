@@ -111,3 +111,55 @@ impl Model {
         self.decrypt_output::<B>(client, &out)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use hetile_mock::MockBackend;
+    use ndarray::{Array1, Array2};
+
+    #[test]
+    fn a_planned_forward_is_the_observed_forward_and_refuses_another_plan() {
+        let model = Model::sequential(&[4])
+            .dense(
+                Array2::from_shape_fn((3, 4), |(i, j)| (i + j) as f64 / 8.0),
+                Array1::from_vec(vec![0.5, -0.25, 0.125]),
+            )
+            .square()
+            .build()
+            .unwrap();
+        let params = hetile_conformance::counting::insecure_test_params(5, 3).unwrap();
+        let packing = Packing::new([4, 2, 2]).unwrap();
+        let plan = model.plan(&packing, 2).unwrap();
+        let client =
+            <MockBackend as Backend>::Client::new_insecure_seeded_for_tests(&params, &plan.keys, 3)
+                .unwrap();
+        let ev = client.evaluator().unwrap();
+        let x = ArrayD::from_shape_fn(IxDyn(&[2, 4]), |ix| (ix[0] + ix[1]) as f64 / 4.0);
+        let ct = model
+            .encrypt_input::<MockBackend>(&client, &x, &packing)
+            .unwrap();
+        let mut seen = Vec::new();
+        let planned = model
+            .forward_encrypted_planned::<MockBackend>(&ev, &ct, &plan, |i, _| seen.push(i))
+            .unwrap();
+        assert_eq!(seen, vec![0, 1]);
+        let observed = model.forward_encrypted::<MockBackend>(&ev, &ct).unwrap();
+        let (a, b) = (
+            model
+                .decrypt_output::<MockBackend>(&client, &planned)
+                .unwrap(),
+            model
+                .decrypt_output::<MockBackend>(&client, &observed)
+                .unwrap(),
+        );
+        let want = model.forward_plain(&x).unwrap();
+        assert!(a.iter().zip(&b).all(|(u, v)| (u - v).abs() < 1e-6));
+        assert!(a.iter().zip(&want).all(|(u, v)| (u - v).abs() < 1e-3));
+        let other = model.plan(&packing, 3).unwrap();
+        assert!(matches!(
+            model.forward_encrypted_planned::<MockBackend>(&ev, &ct, &other, |_, _| {}),
+            Err(LayerError::InvalidModel { .. })
+        ));
+    }
+}

@@ -226,9 +226,15 @@ pub fn simulate(model: &Model, plan: &Plan, costs: &CostTable) -> Result<Predict
 thread_local! {
     /// A one-thread rayon pool per calling thread for simulated passes (`None` if it cannot be
     /// built: the pass then runs on the caller's pool). One per thread, so that candidates
-    /// simulated in parallel by the optimizer do not queue on a shared pool.
-    static SEQUENTIAL: Option<rayon::ThreadPool> =
-        rayon::ThreadPoolBuilder::new().num_threads(1).build().ok();
+    /// simulated in parallel by the optimizer do not queue on a shared pool. Where the calling
+    /// thread is not already a rayon worker, it becomes the pool's only thread
+    /// (`use_current_thread`): the pass then runs inline, with no hand-over to another thread.
+    static SEQUENTIAL: Option<rayon::ThreadPool> = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .use_current_thread()
+        .build()
+        .or_else(|_| rayon::ThreadPoolBuilder::new().num_threads(1).build())
+        .ok();
 }
 
 /// As [`simulate`], also returning the wall time of the simulated server pass in seconds (the
@@ -260,22 +266,24 @@ pub fn simulate_timed(model: &Model, plan: &Plan, costs: &CostTable) -> Result<(
     client.counter().reset();
     let ev = client.evaluator()?;
     let mut per_node: Vec<OpCounts> = Vec::with_capacity(mp.nodes.len());
-    let mut before = OpCounts::new();
-    let started = Instant::now();
+    let counter = client.counter();
+    // the model's plan on this input is `mp` (made above for the prediction): not made again
     let mut run = || {
-        model.forward_encrypted_observed::<Counting<SimBackend>>(&ev, &ct, |_, _| {
-            let now = client.snapshot();
-            per_node.push(now.since(&before));
-            before = now;
+        model.forward_encrypted_planned::<Counting<SimBackend>>(&ev, &ct, &mp, |_, _| {
+            // the operations of this node: the counts since the previous node (or the reset)
+            per_node.push(counter.take_since_last());
         })
     };
     // metadata-only operations take nanoseconds: waking worker threads for them costs more
-    // than the work, so the simulated pass runs on one thread (the counts do not depend on it)
+    // than the work, so the simulated pass runs on one thread (the counts do not depend on it);
+    // the time includes entering that pool
+    let started = Instant::now();
     let out = SEQUENTIAL.with(|pool| match pool {
         Some(pool) => pool.install(run),
         None => run(),
-    })?;
+    });
     let simulation_seconds = started.elapsed().as_secs_f64();
+    let out = out?;
     client.counter().reset();
     drop(ct);
     model.decrypt_output::<Counting<SimBackend>>(&client, &out)?;

@@ -1,7 +1,7 @@
 //! The simulated client: "encryption" keeps the metadata, decryption yields zeros.
 
 use crate::backend::{check_context, SimCiphertext, SimPlaintext};
-use crate::evaluator::{encode_complex, encode_real};
+use crate::evaluator::{encode_complex, encode_real, Derived};
 use crate::memory::{MemoryProfile, MemoryTracker};
 use crate::{SimBackend, SimEvaluator};
 use hetile_backend::{Client, Complex, KeyRequirements, Level, Meta, Params, Result, Scale};
@@ -13,7 +13,7 @@ use std::sync::Arc;
 #[derive(Debug)]
 pub struct SimClient {
     params: Params,
-    fingerprint: u64,
+    derived: Derived,
     keys: KeyRequirements,
     tracker: Arc<MemoryTracker>,
 }
@@ -26,7 +26,7 @@ impl SimClient {
             rotations + u64::from(keys.relinearization) + u64::from(keys.conjugation);
         SimClient {
             params: params.clone(),
-            fingerprint: params.fingerprint(),
+            derived: Derived::of(params),
             keys: keys.clone(),
             tracker: MemoryTracker::new(params, switching_keys),
         }
@@ -45,7 +45,7 @@ impl SimClient {
     fn check_pt(&self, pt: &SimPlaintext) -> Result<()> {
         check_context(
             &self.params,
-            self.fingerprint,
+            self.derived.fingerprint,
             "plaintext",
             pt.context(),
             pt.level(),
@@ -95,7 +95,14 @@ impl Client<SimBackend> for SimClient {
     }
 
     fn encode(&self, values: &[f64], level: Level, scale: Scale) -> Result<SimPlaintext> {
-        encode_real(&self.params, &self.tracker, values, level, scale)
+        encode_real(
+            &self.params,
+            &self.derived,
+            &self.tracker,
+            values,
+            level,
+            scale,
+        )
     }
 
     fn encode_complex(
@@ -104,7 +111,14 @@ impl Client<SimBackend> for SimClient {
         level: Level,
         scale: Scale,
     ) -> Result<SimPlaintext> {
-        encode_complex(&self.params, &self.tracker, values, level, scale)
+        encode_complex(
+            &self.params,
+            &self.derived,
+            &self.tracker,
+            values,
+            level,
+            scale,
+        )
     }
 
     fn encrypt(&self, pt: &SimPlaintext) -> Result<SimCiphertext> {
@@ -120,7 +134,7 @@ impl Client<SimBackend> for SimClient {
     fn decrypt(&self, ct: &SimCiphertext) -> Result<SimPlaintext> {
         check_context(
             &self.params,
-            self.fingerprint,
+            self.derived.fingerprint,
             "ciphertext",
             ct.context(),
             ct.level(),

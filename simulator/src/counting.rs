@@ -26,6 +26,17 @@ pub struct OpCounter {
     /// the levels below it only).
     levels_used: AtomicUsize,
     overflow: Mutex<OpCounts>,
+    /// The counts at the last [`OpCounter::take_since_last`] (empty: all zero).
+    taken: Mutex<TakenMark>,
+}
+
+/// The counts and times (per fast index) and the overflow counts at the last
+/// [`OpCounter::take_since_last`].
+#[derive(Debug, Default)]
+struct TakenMark {
+    counts: Vec<u64>,
+    nanos: Vec<u64>,
+    overflow: OpCounts,
 }
 
 impl Default for OpCounter {
@@ -36,6 +47,7 @@ impl Default for OpCounter {
             nanos: (0..n).map(|_| AtomicU64::new(0)).collect(),
             levels_used: AtomicUsize::new(0),
             overflow: Mutex::new(OpCounts::new()),
+            taken: Mutex::new(TakenMark::default()),
         }
     }
 }
@@ -87,6 +99,61 @@ impl OpCounter {
         out
     }
 
+    /// What was recorded since the previous call of this method or the last
+    /// [`OpCounter::reset`], whichever came later (per kind and level, saturating; the entries
+    /// whose count grew): the same as `snapshot().since(&earlier)` with `earlier` the snapshot
+    /// at that moment, without copying every counter into a map (a cheap per-layer delta
+    /// while observing a run; meant for one observer at a time).
+    pub fn take_since_last(&self) -> OpCounts {
+        let mut mark = self.taken.lock().unwrap_or_else(PoisonError::into_inner);
+        let mark = &mut *mark;
+        if mark.counts.len() != self.counts.len() {
+            mark.counts = vec![0; self.counts.len()];
+            mark.nanos = vec![0; self.nanos.len()];
+        }
+        let levels = self.levels_used.load(Ordering::Relaxed).min(FAST_LEVELS);
+        let mut grew = Vec::new();
+        for kind in OpKind::ALL {
+            let base = kind.index() * FAST_LEVELS;
+            let range = base..base + levels;
+            let (Some(counts), Some(nanos)) = (
+                self.counts.get(range.clone()),
+                self.nanos.get(range.clone()),
+            ) else {
+                continue;
+            };
+            let (Some(mc), Some(mt)) = (
+                mark.counts.get_mut(range.clone()),
+                mark.nanos.get_mut(range),
+            ) else {
+                continue;
+            };
+            let rows = counts
+                .iter()
+                .zip(nanos)
+                .zip(mc.iter_mut().zip(mt.iter_mut()));
+            for (level, ((c, t), (mc, mt))) in rows.enumerate() {
+                let (count, nanos) = (c.load(Ordering::Relaxed), t.load(Ordering::Relaxed));
+                if count > *mc {
+                    let stat = OpStat {
+                        count: count - *mc,
+                        nanos: nanos.saturating_sub(*mt),
+                    };
+                    grew.push((OpKey { kind, level }, stat));
+                }
+                *mc = count;
+                *mt = nanos;
+            }
+        }
+        let mut out = OpCounts::from_sorted(grew);
+        let overflow = self.overflow.lock().unwrap_or_else(PoisonError::into_inner);
+        if *overflow != mark.overflow {
+            out.merge(&overflow.since(&mark.overflow));
+            mark.overflow = overflow.clone();
+        }
+        out
+    }
+
     /// Zeroes the counters.
     pub fn reset(&self) {
         for c in self.counts.iter().chain(self.nanos.iter()) {
@@ -94,6 +161,10 @@ impl OpCounter {
         }
         self.levels_used.store(0, Ordering::Relaxed);
         *self.overflow.lock().unwrap_or_else(PoisonError::into_inner) = OpCounts::new();
+        let mut mark = self.taken.lock().unwrap_or_else(PoisonError::into_inner);
+        mark.counts.fill(0);
+        mark.nanos.fill(0);
+        mark.overflow = OpCounts::new();
     }
 }
 
@@ -475,5 +546,43 @@ impl<B: Backend> Client<Counting<B>> for CountingClient<B> {
         timed::<B, _>(&self.counter, OpKind::Decode, pt.level(), || {
             self.inner.decode_complex(pt)
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn take_since_last_is_the_difference_of_snapshots() {
+        let counter = OpCounter::default();
+        let mut earlier = counter.snapshot();
+        let steps: [&[(OpKind, usize, u64, u64)]; 4] = [
+            &[(OpKind::Add, 3, 2, 5), (OpKind::Rotate, 0, 1, 0)],
+            &[],
+            // level 70 is above the lock-free levels: the overflow map
+            &[(OpKind::Add, 3, 1, 0), (OpKind::Mul, 70, 1, 7)],
+            &[(OpKind::Rescale, 6, 4, 1), (OpKind::Mul, 70, 2, 0)],
+        ];
+        let mut seen = 0;
+        for step in steps {
+            for &(kind, level, n, ns) in step {
+                counter.record(kind, Level(level), n, Duration::from_nanos(ns));
+            }
+            let delta = counter.take_since_last();
+            let now = counter.snapshot();
+            assert_eq!(delta, now.since(&earlier));
+            assert_eq!(delta.total(), step.iter().map(|s| s.2).sum::<u64>());
+            seen += delta.total();
+            earlier = now;
+        }
+        assert_eq!(seen, 11);
+        // a reset restarts the deltas from zero
+        counter.reset();
+        counter.record(OpKind::Add, Level(1), 1, Duration::ZERO);
+        let delta = counter.take_since_last();
+        assert_eq!(delta.total(), 1);
+        assert_eq!(delta.get(OpKind::Add, 1).count, 1);
+        assert_eq!(counter.take_since_last(), OpCounts::new());
     }
 }

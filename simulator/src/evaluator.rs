@@ -6,11 +6,66 @@ use crate::SimBackend;
 use hetile_backend::{
     check_encodable, check_same_level, check_same_scale, check_scale_fits, gather_terms,
     normalize_step, split_terms, Complex, Error, Evaluator, KeyRequirements, Level, Meta, Params,
-    Result, Scale,
+    Result, Scale, MAX_ENCODED_LOG2,
 };
 use std::collections::BTreeSet;
 use std::iter::once;
 use std::sync::Arc;
+
+/// What the hot checks need of the parameters, computed once: their fingerprint and
+/// `log2 Q_level` per level (as [`Params::log_q_at`] computes it).
+#[derive(Debug, Clone)]
+pub(crate) struct Derived {
+    /// `params.fingerprint()`.
+    pub(crate) fingerprint: u64,
+    log_q: Box<[f64]>,
+}
+
+impl Derived {
+    /// The values of `params`.
+    pub(crate) fn of(params: &Params) -> Derived {
+        Derived {
+            fingerprint: params.fingerprint(),
+            log_q: (0..=params.max_level().0)
+                .map(|l| params.log_q_at(Level(l)))
+                .collect(),
+        }
+    }
+
+    /// Exactly [`check_scale_fits`] (same decision, same error), without summing the chain's
+    /// logarithms when the scale fits.
+    pub(crate) fn scale_fits(&self, params: &Params, level: Level, scale: Scale) -> Result<()> {
+        match self.log_q.get(level.0) {
+            Some(&log_q) if scale.log2() + 1.0 <= log_q => Ok(()),
+            _ => check_scale_fits(params, level, scale),
+        }
+    }
+
+    /// Exactly [`check_encodable`] on `values` (same decision, same error): values that pass
+    /// every check against the precomputed `log2 Q_level` are accepted here, anything else is
+    /// left to the shared check for its error.
+    fn encodable<I: ExactSizeIterator<Item = f64> + Clone>(
+        &self,
+        params: &Params,
+        values: I,
+        level: Level,
+        scale: Scale,
+    ) -> Result<()> {
+        let accepted = self.log_q.get(level.0).is_some_and(|&log_q| {
+            let scale_log2 = scale.log2();
+            let limit = (log_q - 1.0).min(MAX_ENCODED_LOG2);
+            scale_log2 + 1.0 <= log_q
+                && values.len() <= params.slots().get()
+                && values
+                    .clone()
+                    .all(|v| v.is_finite() && (v == 0.0 || v.abs().log2() + scale_log2 < limit))
+        });
+        if accepted {
+            return Ok(());
+        }
+        check_encodable(params, values, level, scale)
+    }
+}
 
 /// The simulated evaluator: the parameters, which evaluation keys exist, and the memory tracker
 /// of the client it came from. Every operation makes exactly the checks of the mock backend (and
@@ -18,7 +73,7 @@ use std::sync::Arc;
 #[derive(Debug)]
 pub struct SimEvaluator {
     params: Params,
-    fingerprint: u64,
+    derived: Derived,
     keys: KeyRequirements,
     rotations: BTreeSet<usize>,
     tracker: Arc<MemoryTracker>,
@@ -34,7 +89,7 @@ impl SimEvaluator {
     ) -> SimEvaluator {
         SimEvaluator {
             params: params.clone(),
-            fingerprint: params.fingerprint(),
+            derived: Derived::of(params),
             keys: keys.clone(),
             rotations: keys.normalized_rotations(params.slots()),
             tracker,
@@ -54,7 +109,7 @@ impl SimEvaluator {
     fn check_ct(&self, a: &SimCiphertext) -> Result<()> {
         check_context(
             &self.params,
-            self.fingerprint,
+            self.derived.fingerprint,
             "ciphertext",
             a.context(),
             a.level(),
@@ -64,7 +119,7 @@ impl SimEvaluator {
     fn check_pt(&self, p: &SimPlaintext) -> Result<()> {
         check_context(
             &self.params,
-            self.fingerprint,
+            self.derived.fingerprint,
             "plaintext",
             p.context(),
             p.level(),
@@ -121,10 +176,11 @@ impl SimEvaluator {
             reason: format!("prime {q} is not a valid scale"),
         })?;
         for c in constants {
-            check_encodable(&self.params, once(c), a.level(), q_scale)?;
+            self.derived
+                .encodable(&self.params, once(c), a.level(), q_scale)?;
         }
         let scale = a.scale() * q_scale;
-        check_scale_fits(&self.params, a.level(), scale)?;
+        self.derived.scale_fits(&self.params, a.level(), scale)?;
         Ok(scale)
     }
 
@@ -136,37 +192,40 @@ impl SimEvaluator {
     }
 }
 
-/// Encodes after the shared checks (real values).
+/// Encodes after the shared checks (real values); `derived` is [`Derived::of`] `params`.
 pub(crate) fn encode_real(
     params: &Params,
+    derived: &Derived,
     tracker: &Arc<MemoryTracker>,
     values: &[f64],
     level: Level,
     scale: Scale,
 ) -> Result<SimPlaintext> {
-    check_encodable(params, values.iter().copied(), level, scale)?;
+    derived.encodable(params, values.iter().copied(), level, scale)?;
     Ok(SimPlaintext::new(
         level,
         scale,
-        params.fingerprint(),
+        derived.fingerprint,
         tracker,
     ))
 }
 
-/// Encodes after the shared checks on the real, then the imaginary parts.
+/// Encodes after the shared checks on the real, then the imaginary parts; `derived` is
+/// [`Derived::of`] `params`.
 pub(crate) fn encode_complex(
     params: &Params,
+    derived: &Derived,
     tracker: &Arc<MemoryTracker>,
     values: &[Complex],
     level: Level,
     scale: Scale,
 ) -> Result<SimPlaintext> {
-    check_encodable(params, values.iter().map(|c| c.re), level, scale)?;
-    check_encodable(params, values.iter().map(|c| c.im), level, scale)?;
+    derived.encodable(params, values.iter().map(|c| c.re), level, scale)?;
+    derived.encodable(params, values.iter().map(|c| c.im), level, scale)?;
     Ok(SimPlaintext::new(
         level,
         scale,
-        params.fingerprint(),
+        derived.fingerprint,
         tracker,
     ))
 }
@@ -177,7 +236,14 @@ impl Evaluator<SimBackend> for SimEvaluator {
     }
 
     fn encode(&self, values: &[f64], level: Level, scale: Scale) -> Result<SimPlaintext> {
-        encode_real(&self.params, &self.tracker, values, level, scale)
+        encode_real(
+            &self.params,
+            &self.derived,
+            &self.tracker,
+            values,
+            level,
+            scale,
+        )
     }
 
     fn encode_complex(
@@ -186,7 +252,14 @@ impl Evaluator<SimBackend> for SimEvaluator {
         level: Level,
         scale: Scale,
     ) -> Result<SimPlaintext> {
-        encode_complex(&self.params, &self.tracker, values, level, scale)
+        encode_complex(
+            &self.params,
+            &self.derived,
+            &self.tracker,
+            values,
+            level,
+            scale,
+        )
     }
 
     fn add_assign(&self, a: &mut SimCiphertext, b: &SimCiphertext) -> Result<()> {
@@ -213,7 +286,8 @@ impl Evaluator<SimBackend> for SimEvaluator {
     /// at `a`'s level and scale.
     fn add_scalar_assign(&self, a: &mut SimCiphertext, c: f64) -> Result<()> {
         self.check_ct(a)?;
-        check_encodable(&self.params, once(c), a.level(), a.scale())
+        self.derived
+            .encodable(&self.params, once(c), a.level(), a.scale())
     }
 
     fn mul_plain_assign(&self, a: &mut SimCiphertext, p: &SimPlaintext) -> Result<()> {
@@ -221,7 +295,7 @@ impl Evaluator<SimBackend> for SimEvaluator {
         self.check_pt(p)?;
         Self::check_plain_level(a, p)?;
         let scale = a.scale() * p.scale();
-        check_scale_fits(&self.params, a.level(), scale)?;
+        self.derived.scale_fits(&self.params, a.level(), scale)?;
         a.set_scale(scale);
         Ok(())
     }
@@ -249,7 +323,7 @@ impl Evaluator<SimBackend> for SimEvaluator {
             return Err(Error::MissingRelinearizationKey);
         }
         let scale = a.scale() * b.scale();
-        check_scale_fits(&self.params, a.level(), scale)?;
+        self.derived.scale_fits(&self.params, a.level(), scale)?;
         Ok(a.derive(scale, &self.tracker))
     }
 
@@ -351,7 +425,8 @@ impl Evaluator<SimBackend> for SimEvaluator {
             Self::check_plain_level(first, pk)?;
             check_same_scale(scale, first.scale() * pk.scale())?;
         }
-        check_scale_fits(&self.params, first.level(), scale)?;
+        self.derived
+            .scale_fits(&self.params, first.level(), scale)?;
         Ok(first.derive(scale, &self.tracker))
     }
 

@@ -333,6 +333,14 @@ impl OpCounts {
         out
     }
 
+    /// The counts of distinct `(key, stat)` entries in key order, each with a count (used by
+    /// the lock-free counter's deltas; the map is built in bulk).
+    pub(crate) fn from_sorted(entries: Vec<(OpKey, OpStat)>) -> OpCounts {
+        OpCounts {
+            entries: entries.into_iter().collect(),
+        }
+    }
+
     /// Adds a raw statistic (used by the lock-free counter's snapshot).
     pub(crate) fn insert(&mut self, key: OpKey, stat: OpStat) {
         if stat.count > 0 || stat.nanos > 0 {

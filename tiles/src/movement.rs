@@ -99,14 +99,20 @@ impl<B: Backend> TileTensor<B> {
                             .get(&(tile, step))
                             .ok_or(BackendError::MissingRotationKey { step: step as i64 })?
                     };
-                    let mask = ev.encode(&map.mask(dst), self.level, scale)?;
+                    // a metadata-only backend ignores values: no mask to build
+                    let values = if B::METADATA_ONLY {
+                        Vec::new()
+                    } else {
+                        map.mask(dst)
+                    };
+                    let mask = ev.encode(&values, self.level, scale)?;
                     let prod = ev.mul_plain(ct, &mask)?;
                     match acc.as_mut() {
                         None => acc = Some(prod),
                         Some(a) => ev.add_assign(a, &prod)?,
                     }
                 }
-                let mut out = acc.ok_or(BackendError::Internal {
+                let mut out = acc.ok_or_else(|| BackendError::Internal {
                     backend: B::NAME,
                     reason: "retile: an output tile has no source".into(),
                 })?;

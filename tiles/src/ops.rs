@@ -26,7 +26,12 @@ fn plain_tile<'a, B: Backend>(
         PlainTiles::Encoded(t) => t.get(j).map(Cow::Borrowed).ok_or_else(missing),
         PlainTiles::Constants(c) => {
             let c = *c.get(j).ok_or_else(missing)?;
-            let values = vec![c; p.shape.slots()];
+            // a metadata-only backend ignores values (its constants are all 0)
+            let values = if B::METADATA_ONLY {
+                Vec::new()
+            } else {
+                vec![c; p.shape.slots()]
+            };
             Ok(Cow::Owned(ev.encode(&values, p.level, p.scale)?))
         }
     }

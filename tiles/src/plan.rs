@@ -46,11 +46,11 @@ fn incompatible(a: &TileShape, b: &TileShape, dim: usize, reason: String) -> Til
     }
 }
 
-/// Output shape and tile pairing of an elementwise operation with broadcasting over replicated
+/// Output shape of an elementwise operation with broadcasting over replicated
 /// (and `1/1`) dimensions (two broadcastable dimensions give `*/t` when both are replicated,
 /// else the equivalent `1/1`). `multiply` selects the garbage rule: a product is clean where either
 /// factor is a clean zero; a sum is clean only where both terms are.
-pub(crate) fn broadcast(a: &TileShape, b: &TileShape, multiply: bool) -> Result<Broadcast> {
+pub(crate) fn broadcast_shape(a: &TileShape, b: &TileShape, multiply: bool) -> Result<TileShape> {
     if a.rank() != b.rank() {
         return Err(incompatible(
             a,
@@ -102,24 +102,50 @@ pub(crate) fn broadcast(a: &TileShape, b: &TileShape, multiply: bool) -> Result<
             };
         dims.push(if garbage { base.with_garbage() } else { base });
     }
-    let output = TileShape::new(dims)?;
-    let (ea, eb) = (a.tiles_per_dim(), b.tiles_per_dim());
-    let pairs = (0..output.num_tiles())
-        .map(|k| {
-            let coords = output.tile_coords(k);
-            let ca: Vec<usize> = coords
-                .iter()
-                .zip(&ea)
-                .map(|(&c, &e)| if e == 1 { 0 } else { c })
-                .collect();
-            let cb: Vec<usize> = coords
-                .iter()
-                .zip(&eb)
-                .map(|(&c, &e)| if e == 1 { 0 } else { c })
-                .collect();
-            (a.tile_index(&ca), b.tile_index(&cb))
-        })
-        .collect();
+    TileShape::new(dims)
+}
+
+/// Output shape and tile pairing of an elementwise operation with broadcasting: the output of
+/// [`broadcast_shape`] and, for each of its tiles in row-major order, the row-major indices of
+/// the tiles of `a` and `b` it combines (a dimension with one tile is broadcast).
+/// Errors: as [`broadcast_shape`].
+pub(crate) fn broadcast(a: &TileShape, b: &TileShape, multiply: bool) -> Result<Broadcast> {
+    let output = broadcast_shape(a, b, multiply)?;
+    // row-major strides of each operand's tile grid, 0 along a dimension it broadcasts
+    let strides = |s: &TileShape| {
+        let mut out = vec![0; s.rank()];
+        let mut acc = 1;
+        for (o, d) in out.iter_mut().zip(s.dims()).rev() {
+            let e = d.tiles();
+            if e != 1 {
+                *o = acc;
+            }
+            acc *= e;
+        }
+        out
+    };
+    let (sa, sb) = (strides(a), strides(b));
+    let eo = output.tiles_per_dim();
+    let n = output.num_tiles();
+    let mut pairs = Vec::with_capacity(n);
+    let mut coords = vec![0; eo.len()];
+    let (mut ia, mut ib) = (0, 0);
+    for _ in 0..n {
+        pairs.push((ia, ib));
+        // the next output tile: an odometer over the output grid, the operands' indices moved
+        // by their strides
+        for d in (0..eo.len()).rev() {
+            coords[d] += 1;
+            ia += sa[d];
+            ib += sb[d];
+            if coords[d] < eo[d] {
+                break;
+            }
+            ia -= sa[d] * coords[d];
+            ib -= sb[d] * coords[d];
+            coords[d] = 0;
+        }
+    }
     Ok(Broadcast { output, pairs })
 }
 
@@ -148,9 +174,9 @@ fn count_products(cost: &mut OpCost, b: &TileShape, operand: Operand, n: usize) 
 /// output tile. With [`Operand::Plaintext`], `b` is the plaintext; on a uniform `b`
 /// ([`is_uniform`]) the products are scalar products. Errors: [`TileError::IncompatibleShapes`].
 pub fn binary(a: &TileShape, b: &TileShape, op: BinaryOp, operand: Operand) -> Result<OpPlan> {
-    let bc = broadcast(a, b, op == BinaryOp::Mul)?;
-    let n = bc.output.num_tiles();
-    let mut plan = OpPlan::free(bc.output);
+    let output = broadcast_shape(a, b, op == BinaryOp::Mul)?;
+    let n = output.num_tiles();
+    let mut plan = OpPlan::free(output);
     match op {
         BinaryOp::Add | BinaryOp::Sub => plan.cost.additions = n,
         BinaryOp::Mul => {
@@ -284,14 +310,23 @@ pub fn sum(a: &TileShape, dim: usize) -> Result<OpPlan> {
 /// [`Operand::Plaintext`], `b` is the plaintext (the weights); on a uniform `b` ([`is_uniform`])
 /// the products are scalar products. Errors: those of [`binary`] and [`sum`] (the product's `dim` must be clean).
 pub fn mul_sum(a: &TileShape, b: &TileShape, operand: Operand, dim: usize) -> Result<OpPlan> {
-    let bc = broadcast(a, b, true)?;
-    let product = bc.output;
+    mul_sum_of_product(&broadcast_shape(a, b, true)?, b, operand, dim)
+}
+
+/// [`mul_sum`] given the shape of the product (`broadcast_shape(a, b, true)`, e.g. the output
+/// of a [`broadcast`] already made).
+pub(crate) fn mul_sum_of_product(
+    product: &TileShape,
+    b: &TileShape,
+    operand: Operand,
+    dim: usize,
+) -> Result<OpPlan> {
     let n_prod = product.num_tiles();
-    let (out, mut cost, steps) = match summed_dim(&product, dim)? {
+    let (out, mut cost, steps) = match summed_dim(product, dim)? {
         None => (product.clone(), OpCost::ZERO, BTreeSet::new()),
         Some(nd) => {
             let out = product.with_dim(dim, nd)?;
-            let (c, s) = sum_cost(&product, dim, &out)?;
+            let (c, s) = sum_cost(product, dim, &out)?;
             (out, c, s)
         }
     };
@@ -499,6 +534,36 @@ mod tests {
             sum(&shape("[20/8, 3?/16]"), 1),
             Err(TileError::GarbageOnDim { dim: 1, .. })
         ));
+    }
+
+    #[test]
+    fn broadcast_pairs_follow_the_tile_grids() {
+        let cases = [
+            ("[9/4, 1/1]", "[*/4, 3/1]"),
+            ("[5/2, 6/4, 7/2]", "[*/2, 6/4, */2]"),
+            ("[1/1, 6/2, 7/2]", "[3/1, 6/2, */2]"),
+            ("[3/1, 9~/4, 9~/4, 5/2]", "[3/1, 9~/4, 9~/4, */2]"),
+        ];
+        for (a, b) in cases {
+            let (a, b) = (shape(a), shape(b));
+            let bc = broadcast(&a, &b, true).unwrap();
+            let (ea, eb) = (a.tiles_per_dim(), b.tiles_per_dim());
+            let pick = |c: &[usize], e: &[usize]| -> Vec<usize> {
+                c.iter()
+                    .zip(e)
+                    .map(|(&c, &e)| if e == 1 { 0 } else { c })
+                    .collect()
+            };
+            let expected: Vec<(usize, usize)> = (0..bc.output.num_tiles())
+                .map(|k| {
+                    let c = bc.output.tile_coords(k);
+                    (a.tile_index(&pick(&c, &ea)), b.tile_index(&pick(&c, &eb)))
+                })
+                .collect();
+            assert!(expected.len() > 1);
+            assert_eq!(bc.pairs, expected);
+            assert_eq!(bc.output, broadcast_shape(&a, &b, true).unwrap());
+        }
     }
 
     #[test]

@@ -106,8 +106,8 @@ impl<B: Backend> TileTensor<B> {
         dim: usize,
         threads: usize,
     ) -> Result<SumJobs> {
-        let p = plan::mul_sum(&self.shape, other_shape, operand, dim)?;
         let bc = broadcast(&self.shape, other_shape, true)?;
+        let p = plan::mul_sum_of_product(&bc.output, other_shape, operand, dim)?;
         let summed = p.output != bc.output;
         let e = if summed {
             bc.output.dim(dim)?.tiles()

@@ -22,6 +22,25 @@ pub(crate) fn pack_for<B: Backend>(
     pack_values(shape, array)
 }
 
+/// The array of a plaintext tensor, required unless the backend ignores values: `None` is
+/// accepted only by a metadata-only backend ([`Backend::METADATA_ONLY`]), which then skips the
+/// shape check of an array that was never built. Errors with [`TileError::ArrayShapeMismatch`]
+/// for a wrong shape, or for `None` on a backend that needs values.
+fn checked_values<'a, B: Backend>(
+    shape: &TileShape,
+    array: Option<&'a ArrayD<f64>>,
+) -> Result<Option<&'a ArrayD<f64>>> {
+    match array {
+        Some(a) => check_logical(shape, a).map(|()| Some(a)),
+        None if B::METADATA_ONLY => Ok(None),
+        None => Err(TileError::ArrayShapeMismatch {
+            array: Vec::new(),
+            logical: shape.logical_shape(),
+            shape: shape.to_string(),
+        }),
+    }
+}
+
 fn check_logical(shape: &TileShape, array: &ArrayD<f64>) -> Result<()> {
     let logical = shape.logical_shape();
     if array.shape() != logical.as_slice() {
@@ -114,7 +133,7 @@ fn common_meta<T: Meta>(shape: &TileShape, tiles: &[T]) -> Result<(Level, Scale)
             given: tiles.len(),
         });
     }
-    let first = tiles.first().ok_or(TileError::TileCountMismatch {
+    let first = tiles.first().ok_or_else(|| TileError::TileCountMismatch {
         shape: shape.to_string(),
         expected: shape.num_tiles(),
         given: 0,
@@ -402,7 +421,7 @@ impl<B: Backend> PlainTileTensor<B> {
         scale: Scale,
     ) -> Result<Self> {
         let multiplier = prime_scale(ev.params(), level).is_ok_and(|q| q == scale);
-        Self::encode_with(ev, array, shape, level, scale, multiplier)
+        Self::encode_with(ev, Some(array), shape, level, scale, multiplier)
     }
 
     /// As [`PlainTileTensor::encode`], for a tensor to be added to (or subtracted from)
@@ -417,13 +436,13 @@ impl<B: Backend> PlainTileTensor<B> {
         level: Level,
         scale: Scale,
     ) -> Result<Self> {
-        Self::encode_with(ev, array, shape, level, scale, true)
+        Self::encode_with(ev, Some(array), shape, level, scale, true)
     }
 
     /// [`PlainTileTensor::encode`], keeping constants for a uniform shape when `constants`.
     fn encode_with(
         ev: &B::Evaluator,
-        array: &ArrayD<f64>,
+        array: Option<&ArrayD<f64>>,
         shape: TileShape,
         level: Level,
         scale: Scale,
@@ -439,11 +458,15 @@ impl<B: Backend> PlainTileTensor<B> {
                 }
                 .into());
             }
-            check_logical(&shape, array)?;
-            let data: Vec<f64> = array.iter().copied().collect();
-            let constants: Vec<f64> = (0..shape.num_tiles())
-                .map(|k| tile_constant::<B>(&shape, &data, k))
-                .collect();
+            let constants: Vec<f64> = match checked_values::<B>(&shape, array)? {
+                Some(a) if !B::METADATA_ONLY => {
+                    let data: Vec<f64> = a.iter().copied().collect();
+                    (0..shape.num_tiles())
+                        .map(|k| tile_constant::<B>(&shape, &data, k))
+                        .collect()
+                }
+                _ => vec![0.0; shape.num_tiles()],
+            };
             if let Some((index, &value)) =
                 constants.iter().enumerate().find(|(_, c)| !c.is_finite())
             {
@@ -456,12 +479,44 @@ impl<B: Backend> PlainTileTensor<B> {
                 scale,
             });
         }
-        let values = pack_for::<B>(&shape, array)?;
-        let tiles = values
-            .par_iter()
-            .map(|v| Ok(ev.encode(v, level, scale)?))
-            .collect::<Result<Vec<_>>>()?;
+        let tiles = match checked_values::<B>(&shape, array)? {
+            Some(a) if !B::METADATA_ONLY => pack_values(&shape, a)?
+                .par_iter()
+                .map(|v| Ok(ev.encode(v, level, scale)?))
+                .collect::<Result<Vec<_>>>()?,
+            // a metadata-only backend ignores values: one encoding of no values per tile
+            _ => (0..shape.num_tiles())
+                .map(|_| Ok(ev.encode(&[], level, scale)?))
+                .collect::<Result<Vec<_>>>()?,
+        };
         Self::from_tiles(shape, tiles)
+    }
+
+    /// As [`PlainTileTensor::encode_for_mul`], with the array only when the backend needs
+    /// values: `None` (the caller skipped building it) is accepted by a metadata-only backend
+    /// ([`Backend::METADATA_ONLY`]), which encodes every tile the same way without the array.
+    /// Errors: as [`PlainTileTensor::encode`]; [`TileError::ArrayShapeMismatch`] for `None` on
+    /// a backend that needs values.
+    pub fn encode_for_mul_opt(
+        ev: &B::Evaluator,
+        array: Option<&ArrayD<f64>>,
+        shape: TileShape,
+        level: Level,
+    ) -> Result<Self> {
+        let scale = prime_scale(ev.params(), level)?;
+        Self::encode_with(ev, array, shape, level, scale, true)
+    }
+
+    /// As [`PlainTileTensor::encode_for_add`], with the array only when the backend needs
+    /// values (see [`PlainTileTensor::encode_for_mul_opt`]). Errors: as there.
+    pub fn encode_for_add_opt(
+        ev: &B::Evaluator,
+        array: Option<&ArrayD<f64>>,
+        shape: TileShape,
+        level: Level,
+        scale: Scale,
+    ) -> Result<Self> {
+        Self::encode_with(ev, array, shape, level, scale, true)
     }
 
     /// Encodes for multiplication into a ciphertext at `level`: at scale `q_level`, so that the
@@ -572,6 +627,57 @@ mod tests {
         assert!(matches!(
             unpack_values(&shape, &tiles[..2]),
             Err(TileError::TileCountMismatch { .. })
+        ));
+    }
+
+    #[test]
+    fn values_are_required_unless_the_backend_ignores_them() {
+        use hetile_backend::KeyRequirements;
+        use hetile_mock::MockBackend;
+        type P = PlainTileTensor<MockBackend>;
+        let params = hetile_conformance::counting::insecure_test_params(5, 2).unwrap();
+        let client = <MockBackend as Backend>::Client::new_insecure_seeded_for_tests(
+            &params,
+            &KeyRequirements::default(),
+            1,
+        )
+        .unwrap();
+        let ev = &client.evaluator().unwrap();
+        let client = &client;
+        let level = params.max_level();
+        let shape = TileShape::parse("[5/4, 3/4]").unwrap();
+        let a = ArrayD::from_shape_fn(IxDyn(&[5, 3]), |ix| (ix[0] + 2 * ix[1]) as f64 / 8.0);
+        assert!(matches!(
+            P::encode_for_mul_opt(ev, None, shape.clone(), level),
+            Err(TileError::ArrayShapeMismatch { .. })
+        ));
+        let wrong = ArrayD::zeros(IxDyn(&[3, 5]));
+        assert!(matches!(
+            P::encode_for_mul_opt(ev, Some(&wrong), shape.clone(), level),
+            Err(TileError::ArrayShapeMismatch { .. })
+        ));
+        let opt = P::encode_for_mul_opt(ev, Some(&a), shape.clone(), level).unwrap();
+        let full = P::encode_for_mul(ev, &a, shape.clone(), level).unwrap();
+        assert_eq!((opt.level(), opt.scale()), (full.level(), full.scale()));
+        let (x, y) = (opt.decode(client).unwrap(), full.decode(client).unwrap());
+        assert!(x.iter().zip(&y).all(|(u, v)| (u - v).abs() < 1e-6));
+        assert!((x[[4, 2]] - 1.0).abs() < 1e-6);
+        // a uniform shape keeps constants, for additions at any scale too
+        let uniform = TileShape::parse("[2/1, */16]").unwrap();
+        let c = ArrayD::from_shape_vec(IxDyn(&[2, 1]), vec![0.5, -1.5]).unwrap();
+        let scale = params.default_scale();
+        let added = PlainTileTensor::<MockBackend>::encode_for_add_opt(
+            ev,
+            Some(&c),
+            uniform.clone(),
+            level,
+            scale,
+        )
+        .unwrap();
+        assert_eq!(added.constants(), Some(&[0.5, -1.5][..]));
+        assert!(matches!(
+            P::encode_for_add_opt(ev, None, uniform, level, scale),
+            Err(TileError::ArrayShapeMismatch { .. })
         ));
     }
 }

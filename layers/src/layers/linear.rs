@@ -360,25 +360,29 @@ impl Conv2d {
     }
 
     /// The weights of the patches product: `[K, Cout P, 1]` with entry `w[c, k]` at `(k, c P + p)`
-    /// (zeros of that shape for a metadata-only backend, which ignores values).
-    fn patch_weights<B: Backend>(&self) -> ArrayD<f64> {
+    /// (`None` for a metadata-only backend, which ignores values).
+    fn patch_weights<B: Backend>(&self) -> Option<ArrayD<f64>> {
+        if B::METADATA_ONLY {
+            return None;
+        }
         let [cout, oh, ow] = self.output_shape();
         let p = oh * ow;
         let (_, _, kh, kw) = self.weights.dim();
         let dims = [self.patch_len(), cout * p, 1];
-        if B::METADATA_ONLY {
-            return ArrayD::zeros(IxDyn(&dims));
-        }
-        ArrayD::from_shape_fn(IxDyn(&dims), |ix| {
+        Some(ArrayD::from_shape_fn(IxDyn(&dims), |ix| {
             let (k, c) = (ix[0], ix[1] / p);
             self.weights[[c, k / (kh * kw), (k / kw) % kh, k % kw]]
-        })
+        }))
     }
 
-    /// The bias per output feature (`Cout P`, channel-major).
-    fn feature_bias(&self) -> Array1<f64> {
+    /// The bias per output feature (`Cout P`, channel-major; zeros of that length for a
+    /// metadata-only backend, which ignores values).
+    fn feature_bias<B: Backend>(&self) -> Array1<f64> {
         let [_, oh, ow] = self.output_shape();
         let p = oh * ow;
+        if B::METADATA_ONLY {
+            return Array1::zeros(self.bias.len() * p);
+        }
         Array1::from_shape_fn(self.bias.len() * p, |f| self.bias[f / p])
     }
 
@@ -461,7 +465,7 @@ impl Layer for Conv2d {
                     x,
                     self.input,
                     &self.unrolled_matrix(),
-                    Some(&self.feature_bias()),
+                    Some(&self.feature_bias::<B>()),
                 )
             }
             ConvStrategy::Im2col => {
@@ -474,16 +478,16 @@ impl Layer for Conv2d {
                         reason: "patches of another convolution".into(),
                     });
                 }
-                let w = form::encode_patch_weights(ev, x, &self.patch_weights::<B>())?;
+                let w = form::encode_patch_weights(ev, x, self.patch_weights::<B>().as_ref())?;
                 let y = x.mul_sum_plain(ev, &w, 0)?;
-                form::add_bias("conv2d", ev, y, Some(&self.feature_bias()))
+                form::add_bias("conv2d", ev, y, Some(&self.feature_bias::<B>()))
             }
             ConvStrategy::Unrolled => form::apply_linear(
                 "conv2d",
                 ev,
                 x,
                 &self.unrolled_matrix(),
-                Some(&self.feature_bias()),
+                Some(&self.feature_bias::<B>()),
                 None,
             ),
         }
