@@ -75,14 +75,7 @@ fn min_of(runs: usize) {
         v.sort_by(f64::total_cmp);
         (v[0], v[v.len() / 2])
     };
-    for (log_n, bits) in [
-        (14u32, 49u32),
-        (15, 49),
-        (14, 40),
-        (14, 50),
-        (15, 50),
-        (12, 49),
-    ] {
+    for (log_n, bits) in [(14u32, 49u32), (15, 49), (14, 40), (14, 50), (12, 49)] {
         let n = 1usize << log_n;
         let p = ntt_primes(bits, 2 * n as u64, 1, &[]).unwrap()[0];
         let table = NttTable::new(Modulus::new(p).unwrap(), n).unwrap();

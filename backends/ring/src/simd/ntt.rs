@@ -19,25 +19,6 @@ pub(crate) fn shoup52(w: u64, p: u64) -> u64 {
     (((w as u128) << 52) / p as u128) as u64
 }
 
-/// Words of [`Twiddles::tail`] per 16-word chunk: three stages, eight twiddles and eight
-/// quotients each.
-pub(crate) const TAIL_WORDS: usize = 48;
-
-/// The stages `t = 4, 2, 1` of the forward transform, in the order the fused small stages run
-/// them: the stride `t` and the block (within the chunk) of the butterfly of each lane (see the
-/// layouts in `x86_small`).
-const FWD_TAIL: [(usize, [usize; 8]); 3] = [
-    (4, [0, 0, 0, 0, 1, 1, 1, 1]),
-    (2, [0, 0, 2, 2, 1, 1, 3, 3]),
-    (1, [0, 1, 4, 5, 2, 3, 6, 7]),
-];
-/// The stages `t = 1, 2, 4` of the inverse transform, as [`FWD_TAIL`].
-const INV_TAIL: [(usize, [usize; 8]); 3] = [
-    (1, [0, 1, 4, 5, 2, 3, 6, 7]),
-    (2, [0, 0, 2, 2, 1, 1, 3, 3]),
-    (4, [0, 0, 1, 1, 0, 0, 1, 1]),
-];
-
 /// Twiddle factors of one direction, bit-reversed, with their 52-bit Shoup quotients.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct Twiddles {
@@ -45,33 +26,6 @@ pub(crate) struct Twiddles {
     pub(crate) w: Vec<u64>,
     /// `shoup52(w[k])`.
     pub(crate) w_shoup: Vec<u64>,
-    /// The twiddles of the three stages `t <= 4` fused per 16-word chunk, per lane in the order
-    /// the vector kernels read them: for chunk `c`, [`TAIL_WORDS`] words at `TAIL_WORDS * c`,
-    /// for each of the three stages (in the order they run) the eight lane twiddles then their
-    /// eight quotients (`3N` words in all). Lane `j` of stage `t` holds
-    /// `w[N/(2t) + (8/t) c + block[j]]`.
-    pub(crate) tail: Vec<u64>,
-}
-
-impl Twiddles {
-    /// The tables of the roots `pw[bitrev(k)]` modulo `p`; `inverse` selects the lane layouts
-    /// of the inverse small stages.
-    fn new(pw: &[u64], p: u64, inverse: bool) -> Twiddles {
-        let n = pw.len();
-        let log_n = n.trailing_zeros();
-        let w: Vec<u64> = (0..n).map(|k| pw[bit_reverse(k, log_n)]).collect();
-        let w_shoup: Vec<u64> = w.iter().map(|&x| shoup52(x, p)).collect();
-        let stages = if inverse { &INV_TAIL } else { &FWD_TAIL };
-        let mut tail = Vec::with_capacity(TAIL_WORDS * (n / 16));
-        for c in 0..n / 16 {
-            for &(t, blocks) in stages {
-                let base = n / (2 * t) + (8 / t) * c;
-                tail.extend(blocks.iter().map(|&b| w[base + b]));
-                tail.extend(blocks.iter().map(|&b| w_shoup[base + b]));
-            }
-        }
-        Twiddles { w, w_shoup, tail }
-    }
 }
 
 /// The negacyclic NTT of one [`NttTable`] (prime `p < 2^50`, degree `N >= 16`) evaluated with
@@ -82,9 +36,7 @@ impl Twiddles {
 /// [`IfmaNtt::forward`] and [`IfmaNtt::inverse`] are bit-identical to [`NttTable::forward`] and
 /// [`NttTable::inverse`] of the table it was built from (same twiddle order: forward roots
 /// `psi^bitrev(k)`, inverse roots `psi^-bitrev(k)`, `N^-1` merged in the last inverse stage).
-/// The type is cheap to share (`Send + Sync`) and meant to be owned by its `NttTable`; it holds
-/// `5N` words of twiddles per direction (the roots and their quotients, plus the per-lane copies
-/// of the three smallest stages, see `Twiddles::tail`).
+/// The type is cheap to share (`Send + Sync`) and meant to be owned by its `NttTable`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct IfmaNtt {
     modulus: Modulus,
@@ -120,6 +72,7 @@ impl IfmaNtt {
         if p >= 1u64 << IFMA_MAX_MODULUS_BITS || n < IFMA_MIN_DEGREE || !n.is_power_of_two() {
             return None;
         }
+        let log_n = n.trailing_zeros();
         let psi = table.psi();
         let psi_inv = modulus.inv(psi)?;
         let n_inv = modulus.inv(n as u64)?;
@@ -132,8 +85,13 @@ impl IfmaNtt {
             cur = modulus.mul(cur, psi);
             cur_inv = modulus.mul(cur_inv, psi_inv);
         }
-        let fwd = Twiddles::new(&pows, p, false);
-        let inv = Twiddles::new(&inv_pows, p, true);
+        let twiddles = |pw: &[u64]| {
+            let w: Vec<u64> = (0..n).map(|k| pw[bit_reverse(k, log_n)]).collect();
+            let w_shoup = w.iter().map(|&x| shoup52(x, p)).collect();
+            Twiddles { w, w_shoup }
+        };
+        let fwd = twiddles(&pows);
+        let inv = twiddles(&inv_pows);
         let last_inv = modulus.mul(inv.w[1], n_inv);
         Some(IfmaNtt {
             modulus,

@@ -15,7 +15,7 @@ use std::arch::x86_64::*;
 
 use super::x86_small::{FwdTail, InvHead};
 
-use super::ntt::{Twiddles, TAIL_WORDS};
+use super::ntt::Twiddles;
 use super::x86_arith::Consts;
 use super::x86_arith::{csub, load, mul_shoup_lazy, splat, store, ALTERNATE, HARVEY, LAZY};
 use super::x86_passes::{
@@ -23,15 +23,11 @@ use super::x86_passes::{
     pass_len,
 };
 
-/// `true` when `a` and `tw` fit the kernels: `N = a.len()` a power of two `>= 16`, tables of
-/// `N` entries and a per-lane tail table of `3N` ([`TAIL_WORDS`] per 16-word chunk).
+/// `true` when `a` and `tw` fit the kernels: `N = a.len()` a power of two `>= 16` and tables of
+/// `N` entries.
 fn shapes_fit(a: &[u64], tw: &Twiddles) -> bool {
     let n = a.len();
-    n >= 16
-        && n.is_power_of_two()
-        && tw.w.len() == n
-        && tw.w_shoup.len() == n
-        && tw.tail.len() == TAIL_WORDS * (n / 16)
+    n >= 16 && n.is_power_of_two() && tw.w.len() == n && tw.w_shoup.len() == n
 }
 
 /// Forward NTT in place (inputs `< 4p`, outputs `< p`), bit-identical to the scalar table.

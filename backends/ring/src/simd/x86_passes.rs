@@ -93,53 +93,33 @@ pub(super) unsafe fn fwd_stage_pair<const S: u8, const ODD: bool, const FIRST: b
             splat(tw.w_shoup[2 * m + 2 * k + 1]),
         );
         let base = 2 * t * k;
-        let tws = [(w, ws), (w0, ws0), (w1, ws1)];
-        // SAFETY: 2t words at ap + base (caller); h is a multiple of 16.
-        unsafe {
-            if h.is_multiple_of(32) {
-                fwd_pair_columns::<S, 4>(c, ap.add(base), h, (r0, r1), tws);
-            } else {
-                fwd_pair_columns::<S, 2>(c, ap.add(base), h, (r0, r1), tws);
+        let mut j = 0;
+        // Two columns per step (h is a multiple of 16): eight independent butterflies per level.
+        while j < h {
+            // SAFETY: base + 3h + j + 16 <= 2t(k + 1) <= 2tm (caller).
+            unsafe {
+                let p0 = ap.add(base + j);
+                let (p1, p2, p3) = (p0.add(h), p0.add(t), p0.add(t + h));
+                let (q0, q1, q2, q3) = (p0.add(8), p1.add(8), p2.add(8), p3.add(8));
+                let (a0, a2) = fwd_butterfly(c, r0, load(p0), load(p2), w, ws);
+                let (b0, b2) = fwd_butterfly(c, r0, load(q0), load(q2), w, ws);
+                let (a1, a3) = fwd_butterfly(c, r0, load(p1), load(p3), w, ws);
+                let (b1, b3) = fwd_butterfly(c, r0, load(q1), load(q3), w, ws);
+                let (a0, a1) = fwd_butterfly(c, r1, a0, a1, w0, ws0);
+                let (b0, b1) = fwd_butterfly(c, r1, b0, b1, w0, ws0);
+                let (a2, a3) = fwd_butterfly(c, r1, a2, a3, w1, ws1);
+                let (b2, b3) = fwd_butterfly(c, r1, b2, b3, w1, ws1);
+                store(p0, a0);
+                store(p1, a1);
+                store(p2, a2);
+                store(p3, a3);
+                store(q0, b0);
+                store(q1, b1);
+                store(q2, b2);
+                store(q3, b3);
             }
+            j += 16;
         }
-    }
-}
-
-/// The butterflies of one block of [`fwd_stage_pair`] (`4h` words at `p`, strides `2h` then
-/// `h`), `COLS` columns of eight words per step so that `4 COLS` butterflies of a level are
-/// independent; `r` are the reductions of the two levels, `tws` the twiddles (first level,
-/// then the two blocks of the second).
-///
-/// # Safety
-/// `p` must be valid for reads and writes of `4h` words and `h` a multiple of `8 COLS`.
-#[inline]
-#[target_feature(enable = "avx512f,avx512ifma")]
-unsafe fn fwd_pair_columns<const S: u8, const COLS: usize>(
-    c: &Consts,
-    p: *mut u64,
-    h: usize,
-    (r0, r1): (u8, u8),
-    [(w, ws), (w0, ws0), (w1, ws1)]: [(__m512i, __m512i); 3],
-) {
-    let mut j = 0;
-    while j < h {
-        // SAFETY: 3h + j + 8 COLS <= 4h (caller).
-        unsafe {
-            let ptr = |col: usize, i: usize| p.add(i * h + j + 8 * col);
-            let mut a = [[c.zero; 4]; COLS];
-            for (col, a) in a.iter_mut().enumerate() {
-                (a[0], a[2]) = fwd_butterfly(c, r0, load(ptr(col, 0)), load(ptr(col, 2)), w, ws);
-                (a[1], a[3]) = fwd_butterfly(c, r0, load(ptr(col, 1)), load(ptr(col, 3)), w, ws);
-            }
-            for (col, a) in a.iter_mut().enumerate() {
-                (a[0], a[1]) = fwd_butterfly(c, r1, a[0], a[1], w0, ws0);
-                (a[2], a[3]) = fwd_butterfly(c, r1, a[2], a[3], w1, ws1);
-                for (i, &v) in a.iter().enumerate() {
-                    store(ptr(col, i), v);
-                }
-            }
-        }
-        j += 8 * COLS;
     }
 }
 
@@ -215,56 +195,33 @@ pub(super) unsafe fn inv_stage_pair<const SKIP: bool, const TRACK: bool>(
         let (w1, ws1) = (splat(tw.w[h + 2 * k + 1]), splat(tw.w_shoup[h + 2 * k + 1]));
         let (w, ws) = (splat(tw.w[h2 + k]), splat(tw.w_shoup[h2 + k]));
         let base = 4 * t * k;
-        let ks_ = [(k0, SKIP), (k1, SKIP), (k1b, s1)];
-        let tws = [(w0, ws0), (w1, ws1), (w, ws)];
-        // SAFETY: 4t words at ap + base (caller); t is a multiple of 16.
-        unsafe {
-            if t.is_multiple_of(32) {
-                inv_pair_columns::<4>(c, ap.add(base), t, ks_, tws);
-            } else {
-                inv_pair_columns::<2>(c, ap.add(base), t, ks_, tws);
+        let mut j = 0;
+        // Two columns per step (t is a multiple of 16): eight independent butterflies per level.
+        while j < t {
+            // SAFETY: base + 3t + j + 16 <= 4t(k + 1) <= 2th (caller).
+            unsafe {
+                let p0 = ap.add(base + j);
+                let (p1, p2, p3) = (p0.add(t), p0.add(2 * t), p0.add(3 * t));
+                let (q0, q1, q2, q3) = (p0.add(8), p1.add(8), p2.add(8), p3.add(8));
+                let (a0, a1) = inv_butterfly(c, SKIP, k0, load(p0), load(p1), w0, ws0);
+                let (b0, b1) = inv_butterfly(c, SKIP, k0, load(q0), load(q1), w0, ws0);
+                let (a2, a3) = inv_butterfly(c, SKIP, k0, load(p2), load(p3), w1, ws1);
+                let (b2, b3) = inv_butterfly(c, SKIP, k0, load(q2), load(q3), w1, ws1);
+                let (a0, a2) = inv_butterfly(c, SKIP, k1, a0, a2, w, ws);
+                let (b0, b2) = inv_butterfly(c, SKIP, k1, b0, b2, w, ws);
+                let (a1, a3) = inv_butterfly(c, s1, k1b, a1, a3, w, ws);
+                let (b1, b3) = inv_butterfly(c, s1, k1b, b1, b3, w, ws);
+                store(p0, a0);
+                store(p1, a1);
+                store(p2, a2);
+                store(p3, a3);
+                store(q0, b0);
+                store(q1, b1);
+                store(q2, b2);
+                store(q3, b3);
             }
+            j += 16;
         }
-    }
-}
-
-/// The butterflies of one group of [`inv_stage_pair`] (`4t` words at `p`, strides `t` then
-/// `2t`), `COLS` columns of eight words per step so that `4 COLS` butterflies of a level are
-/// independent; `bounds` are `(k, skip)` of the first level, of the second level's butterfly
-/// on the sums and of its butterfly on the products, `tws` the twiddles (the two blocks of
-/// the first level, then the second).
-///
-/// # Safety
-/// `p` must be valid for reads and writes of `4t` words and `t` a multiple of `8 COLS`.
-#[inline]
-#[target_feature(enable = "avx512f,avx512ifma")]
-unsafe fn inv_pair_columns<const COLS: usize>(
-    c: &Consts,
-    p: *mut u64,
-    t: usize,
-    [(k0, s0), (k1, s1), (k1b, s1b)]: [(__m512i, bool); 3],
-    [(w0, ws0), (w1, ws1), (w, ws)]: [(__m512i, __m512i); 3],
-) {
-    let mut j = 0;
-    while j < t {
-        // SAFETY: 3t + j + 8 COLS <= 4t (caller).
-        unsafe {
-            let ptr = |col: usize, i: usize| p.add(i * t + j + 8 * col);
-            let mut a = [[c.zero; 4]; COLS];
-            for (col, a) in a.iter_mut().enumerate() {
-                let ld = |i: usize| load(ptr(col, i));
-                (a[0], a[1]) = inv_butterfly(c, s0, k0, ld(0), ld(1), w0, ws0);
-                (a[2], a[3]) = inv_butterfly(c, s0, k0, ld(2), ld(3), w1, ws1);
-            }
-            for (col, a) in a.iter_mut().enumerate() {
-                (a[0], a[2]) = inv_butterfly(c, s1, k1, a[0], a[2], w, ws);
-                (a[1], a[3]) = inv_butterfly(c, s1b, k1b, a[1], a[3], w, ws);
-                for (i, &v) in a.iter().enumerate() {
-                    store(ptr(col, i), v);
-                }
-            }
-        }
-        j += 8 * COLS;
     }
 }
 
@@ -273,7 +230,7 @@ unsafe fn inv_pair_columns<const COLS: usize>(
 ///
 /// # Safety
 /// `ap` must be valid for reads and writes of `2tm` words, the twiddle tables must hold at
-/// least `8m` entries, `ks.end <= m`, and `t` must be a multiple of 64.
+/// least `8m` entries, `ks.end <= m`, and `t` must be a multiple of 32.
 #[inline]
 #[target_feature(enable = "avx512f,avx512ifma")]
 pub(super) unsafe fn fwd_stage_triple<const S: u8, const ODD: bool, const FIRST: bool>(
@@ -299,36 +256,28 @@ pub(super) unsafe fn fwd_stage_triple<const S: u8, const ODD: bool, const FIRST:
         let (w3c, w3d) = (tw_at(4 * m + 4 * k + 2), tw_at(4 * m + 4 * k + 3));
         let base = 2 * t * k;
         let mut j = 0;
-        // Two columns per step (q is a multiple of 16): eight independent butterflies per level.
         while j < q {
-            // SAFETY: base + 7q + j + 16 <= 8q(k + 1) = 2t(k + 1) <= 2tm (caller).
+            // SAFETY: base + 7q + j + 8 <= 8q(k + 1) = 2t(k + 1) <= 2tm (caller).
             unsafe {
                 let p0 = ap.add(base + j);
-                let ptr = |col: usize, i: usize| p0.add(i * q + 8 * col);
-                let mut a = [[c.zero; 8]; 2];
-                for (col, a) in a.iter_mut().enumerate() {
-                    for i in 0..4 {
-                        let (x, y) = (load(ptr(col, i)), load(ptr(col, i + 4)));
-                        (a[i], a[i + 4]) = fwd_butterfly(c, rf, x, y, w1.0, w1.1);
-                    }
-                }
-                for a in a.iter_mut() {
-                    (a[0], a[2]) = fwd_butterfly(c, r1, a[0], a[2], w2a.0, w2a.1);
-                    (a[1], a[3]) = fwd_butterfly(c, r1, a[1], a[3], w2a.0, w2a.1);
-                    (a[4], a[6]) = fwd_butterfly(c, r1, a[4], a[6], w2b.0, w2b.1);
-                    (a[5], a[7]) = fwd_butterfly(c, r1, a[5], a[7], w2b.0, w2b.1);
-                }
-                for (col, a) in a.iter_mut().enumerate() {
-                    (a[0], a[1]) = fwd_butterfly(c, r0, a[0], a[1], w3a.0, w3a.1);
-                    (a[2], a[3]) = fwd_butterfly(c, r0, a[2], a[3], w3b.0, w3b.1);
-                    (a[4], a[5]) = fwd_butterfly(c, r0, a[4], a[5], w3c.0, w3c.1);
-                    (a[6], a[7]) = fwd_butterfly(c, r0, a[6], a[7], w3d.0, w3d.1);
-                    for (i, &v) in a.iter().enumerate() {
-                        store(ptr(col, i), v);
-                    }
+                let ptr = |i: usize| p0.add(i * q);
+                let (a0, a4) = fwd_butterfly(c, rf, load(ptr(0)), load(ptr(4)), w1.0, w1.1);
+                let (a1, a5) = fwd_butterfly(c, rf, load(ptr(1)), load(ptr(5)), w1.0, w1.1);
+                let (a2, a6) = fwd_butterfly(c, rf, load(ptr(2)), load(ptr(6)), w1.0, w1.1);
+                let (a3, a7) = fwd_butterfly(c, rf, load(ptr(3)), load(ptr(7)), w1.0, w1.1);
+                let (a0, a2) = fwd_butterfly(c, r1, a0, a2, w2a.0, w2a.1);
+                let (a1, a3) = fwd_butterfly(c, r1, a1, a3, w2a.0, w2a.1);
+                let (a4, a6) = fwd_butterfly(c, r1, a4, a6, w2b.0, w2b.1);
+                let (a5, a7) = fwd_butterfly(c, r1, a5, a7, w2b.0, w2b.1);
+                let (a0, a1) = fwd_butterfly(c, r0, a0, a1, w3a.0, w3a.1);
+                let (a2, a3) = fwd_butterfly(c, r0, a2, a3, w3b.0, w3b.1);
+                let (a4, a5) = fwd_butterfly(c, r0, a4, a5, w3c.0, w3c.1);
+                let (a6, a7) = fwd_butterfly(c, r0, a6, a7, w3d.0, w3d.1);
+                for (i, v) in [a0, a1, a2, a3, a4, a5, a6, a7].into_iter().enumerate() {
+                    store(ptr(i), v);
                 }
             }
-            j += 16;
+            j += 8;
         }
     }
 }

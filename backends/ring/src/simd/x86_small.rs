@@ -16,14 +16,10 @@
 //! (`vshufi64x2`), to `t = 1` by in-lane unpacking, back to natural by `vpermt2q`. Inverse:
 //! natural to `t = 1` by `vpermt2q`, to `t = 2` by unpacking (an involution here), to the
 //! inverse `t = 4` layout by halves, back to natural by lane selection.
-//!
-//! The twiddles of the stages `t = 4, 2, 1` are read per lane from [`Twiddles::tail`] (built
-//! with the block columns of the table above), plain loads that leave the shuffle units to the
-//! layout changes; the stage `t = 8` broadcasts its single twiddle.
 
 use std::arch::x86_64::*;
 
-use super::ntt::{Twiddles, TAIL_WORDS};
+use super::ntt::Twiddles;
 use super::x86_arith::{
     csub, fwd_butterfly, inv_butterfly, load, reduce52, reduction, splat, store, Consts, HARVEY,
 };
@@ -57,6 +53,14 @@ const fn transition(src: &[usize; 16], dst: &[usize; 16], half: usize) -> [i64; 
 const NAT_TO_L1: [[i64; 8]; 2] = [transition(&NAT, &L1, 0), transition(&NAT, &L1, 1)];
 /// The `vpermt2q` index pairs from the `t = 1` layout back to the natural one.
 const L1_TO_NAT: [[i64; 8]; 2] = [transition(&L1, &NAT, 0), transition(&L1, &NAT, 1)];
+
+/// `vpermilpd` selectors giving the twiddle spreads of the module table from a broadcast:
+/// blocks `0 0 0 0 1 1 1 1` from `w0 w1` repeated (forward `t = 4`).
+const SPREAD4_FWD: i32 = 0xF0;
+/// Blocks `0 0 1 1 0 0 1 1` from `w0 w1` repeated (inverse `t = 4`).
+const SPREAD4_INV: i32 = 0xCC;
+/// Blocks `0 0 2 2 1 1 3 3` from `w0 w1 w2 w3` repeated (`t = 2`).
+const SPREAD2: i32 = 0xF0;
 
 /// The vector with lanes `v[0], .., v[7]` (lane 0 first).
 #[inline]
@@ -93,11 +97,14 @@ fn unpack(a: __m512i, b: __m512i) -> (__m512i, __m512i) {
     (_mm512_unpacklo_epi64(a, b), _mm512_unpackhi_epi64(a, b))
 }
 
-/// Constant index vectors: the `vpermt2q` between the natural and `t = 1` layouts.
+/// Constant index vectors: the `vpermt2q` between the natural and `t = 1` layouts and the
+/// `t = 1` twiddle spread (block index of each lane, see the module table); the `t = 4` and
+/// `t = 2` spreads are immediates ([`SPREAD4_FWD`], [`SPREAD4_INV`], [`SPREAD2`]).
 #[derive(Clone, Copy)]
 struct Perms {
     nat_to_l1: (__m512i, __m512i),
     l1_to_nat: (__m512i, __m512i),
+    spread1: __m512i,
 }
 
 impl Perms {
@@ -107,6 +114,7 @@ impl Perms {
         Perms {
             nat_to_l1: (vector(NAT_TO_L1[0]), vector(NAT_TO_L1[1])),
             l1_to_nat: (vector(L1_TO_NAT[0]), vector(L1_TO_NAT[1])),
+            spread1: vector([0, 1, 4, 5, 2, 3, 6, 7]),
         }
     }
 
@@ -118,6 +126,44 @@ impl Perms {
             _mm512_permutex2var_epi64(x, idx.0, y),
             _mm512_permutex2var_epi64(x, idx.1, y),
         )
+    }
+
+    /// Lanes `w[sel(j)]` from the two words at `ptr`, where `sel(j)` is bit `j` of `IMM`: a
+    /// broadcast load and an in-lane `vpermilpd`, which leaves the shuffle port to the
+    /// cross-lane permutes and the multiplier.
+    ///
+    /// # Safety
+    /// `ptr .. ptr + 2` must be readable.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    unsafe fn two<const IMM: i32>(ptr: *const u64) -> __m512i {
+        // SAFETY: two readable words at `ptr` (caller).
+        let v = _mm512_broadcast_i32x4(unsafe { _mm_loadu_si128(ptr.cast()) });
+        _mm512_castpd_si512(_mm512_permute_pd::<IMM>(_mm512_castsi512_pd(v)))
+    }
+
+    /// Lanes `w[(j / 2) % 2 * 2 + sel(j)]` from the four words at `ptr`, `sel(j)` bit `j` of
+    /// `IMM` (a broadcast load and an in-lane `vpermilpd`).
+    ///
+    /// # Safety
+    /// `ptr .. ptr + 4` must be readable.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    unsafe fn four<const IMM: i32>(ptr: *const u64) -> __m512i {
+        // SAFETY: four readable words at `ptr` (caller).
+        let v = _mm512_broadcast_i64x4(unsafe { _mm256_loadu_si256(ptr.cast()) });
+        _mm512_castpd_si512(_mm512_permute_pd::<IMM>(_mm512_castsi512_pd(v)))
+    }
+
+    /// Lanes `w[spread[j]]` from the eight words at `ptr`.
+    ///
+    /// # Safety
+    /// `ptr .. ptr + 8` must be readable.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx512ifma")]
+    unsafe fn eight(spread: __m512i, ptr: *const u64) -> __m512i {
+        // SAFETY: eight readable words at `ptr` (caller).
+        _mm512_permutexvar_epi64(spread, unsafe { load(ptr) })
     }
 }
 
@@ -145,8 +191,7 @@ impl FwdTail {
     ///
     /// # Safety
     /// With `n` the twiddle table length (a power of two `>= 16`), `ap` must be valid for reads
-    /// and writes of `n` words, `16 (ci0 + K) <= n` and `tw.tail` must hold
-    /// `TAIL_WORDS * n / 16` words.
+    /// and writes of `n` words and `16 (ci0 + K) <= n`.
     #[inline]
     #[target_feature(enable = "avx512f,avx512ifma")]
     pub(super) unsafe fn chunks<const S: u8, const ODD: bool, const FIRST: bool, const K: usize>(
@@ -157,9 +202,8 @@ impl FwdTail {
         ci0: usize,
     ) {
         let n = tw.w.len();
-        let m8 = n / 16;
+        let (m8, m4, m2, m1) = (n / 16, n / 8, n / 4, n / 2);
         let (wp, wsp) = (tw.w.as_ptr(), tw.w_shoup.as_ptr());
-        let tp = tw.tail.as_ptr();
         let pm = &self.perms;
         // Reductions of the stages t = 8 and t = 2 (r0), t = 4 and t = 1 (r1).
         let (rf, r0, r1) = (
@@ -169,7 +213,8 @@ impl FwdTail {
         );
         let (mut x, mut y) = ([c.zero; K], [c.zero; K]);
         // SAFETY: chunk ci = ci0 + k < n / 16 lies in `a`; the twiddle reads end at
-        // m8 + ci + 1 <= n/8 and, in the per-lane table, at TAIL_WORDS (ci + 1) <= 3n (caller).
+        // m8 + ci + 1 <= n/8, m4 + 2ci + 2 <= n/4, m2 + 4ci + 4 <= n/2 and m1 + 8ci + 8 <= n
+        // (caller).
         unsafe {
             for k in 0..K {
                 let pa = ap.add(16 * (ci0 + k));
@@ -179,24 +224,24 @@ impl FwdTail {
             }
             for k in 0..K {
                 (x[k], y[k]) = halves(x[k], y[k]);
-                let t = tp.add(TAIL_WORDS * (ci0 + k));
-                // The per-lane twiddles of the chunk K ahead (six cache lines; a hint only,
-                // harmless past the end of the table).
-                let pf = t.wrapping_add(TAIL_WORDS * K).cast::<i8>();
-                for l in 0..TAIL_WORDS / 8 {
-                    _mm_prefetch::<_MM_HINT_T0>(pf.wrapping_add(64 * l));
-                }
-                (x[k], y[k]) = fwd_butterfly(c, r1, x[k], y[k], load(t), load(t.add(8)));
+                let i = m4 + 2 * (ci0 + k);
+                let w = Perms::two::<SPREAD4_FWD>(wp.add(i));
+                let ws = Perms::two::<SPREAD4_FWD>(wsp.add(i));
+                (x[k], y[k]) = fwd_butterfly(c, r1, x[k], y[k], w, ws);
             }
             for k in 0..K {
                 (x[k], y[k]) = even_odd_lanes(x[k], y[k]);
-                let t = tp.add(TAIL_WORDS * (ci0 + k) + 16);
-                (x[k], y[k]) = fwd_butterfly(c, r0, x[k], y[k], load(t), load(t.add(8)));
+                let i = m2 + 4 * (ci0 + k);
+                let w = Perms::four::<SPREAD2>(wp.add(i));
+                let ws = Perms::four::<SPREAD2>(wsp.add(i));
+                (x[k], y[k]) = fwd_butterfly(c, r0, x[k], y[k], w, ws);
             }
             for k in 0..K {
                 (x[k], y[k]) = unpack(x[k], y[k]);
-                let t = tp.add(TAIL_WORDS * (ci0 + k) + 32);
-                (x[k], y[k]) = fwd_butterfly(c, r1, x[k], y[k], load(t), load(t.add(8)));
+                let i = m1 + 8 * (ci0 + k);
+                let w = Perms::eight(pm.spread1, wp.add(i));
+                let ws = Perms::eight(pm.spread1, wsp.add(i));
+                (x[k], y[k]) = fwd_butterfly(c, r1, x[k], y[k], w, ws);
             }
             for k in 0..K {
                 let (u, v) = if S == HARVEY {
@@ -256,7 +301,7 @@ impl InvHead {
         b: u64,
     ) {
         let n = tw.w.len();
-        let h8 = n / 16;
+        let (h1, h2, h4, h8) = (n / 2, n / 4, n / 8, n / 16);
         // With TRACK (inputs below 2p = b, 8p <= 2^52): the stage t = 1 skips its reduction
         // (values below 4p after it), the others reduce below 4p.
         let [k0, k1, k2, k3] = if TRACK {
@@ -266,27 +311,33 @@ impl InvHead {
         };
         let s0 = SKIP || TRACK;
         let (wp, wsp) = (tw.w.as_ptr(), tw.w_shoup.as_ptr());
-        let tp = tw.tail.as_ptr();
         let pm = &self.perms;
         let (mut x, mut y) = ([c.zero; K], [c.zero; K]);
         // SAFETY: chunk ci = ci0 + k < n / 16 lies in `a`; the twiddle reads end at
-        // h8 + ci + 1 <= n/8 and, in the per-lane table, at TAIL_WORDS (ci + 1) <= 3n (caller).
+        // h1 + 8ci + 8 <= n, h2 + 4ci + 4 <= n/2, h4 + 2ci + 2 <= n/4 and h8 + ci + 1 <= n/8
+        // (caller).
         unsafe {
             for k in 0..K {
                 let pa = ap.add(16 * (ci0 + k));
                 (x[k], y[k]) = Perms::apply(pm.nat_to_l1, load(pa), load(pa.add(8)));
-                let t = tp.add(TAIL_WORDS * (ci0 + k));
-                (x[k], y[k]) = inv_butterfly(c, s0, k0, x[k], y[k], load(t), load(t.add(8)));
+                let i = h1 + 8 * (ci0 + k);
+                let w = Perms::eight(pm.spread1, wp.add(i));
+                let ws = Perms::eight(pm.spread1, wsp.add(i));
+                (x[k], y[k]) = inv_butterfly(c, s0, k0, x[k], y[k], w, ws);
             }
             for k in 0..K {
                 (x[k], y[k]) = unpack(x[k], y[k]);
-                let t = tp.add(TAIL_WORDS * (ci0 + k) + 16);
-                (x[k], y[k]) = inv_butterfly(c, SKIP, k1, x[k], y[k], load(t), load(t.add(8)));
+                let i = h2 + 4 * (ci0 + k);
+                let w = Perms::four::<SPREAD2>(wp.add(i));
+                let ws = Perms::four::<SPREAD2>(wsp.add(i));
+                (x[k], y[k]) = inv_butterfly(c, SKIP, k1, x[k], y[k], w, ws);
             }
             for k in 0..K {
                 (x[k], y[k]) = halves(x[k], y[k]);
-                let t = tp.add(TAIL_WORDS * (ci0 + k) + 32);
-                (x[k], y[k]) = inv_butterfly(c, SKIP, k2, x[k], y[k], load(t), load(t.add(8)));
+                let i = h4 + 2 * (ci0 + k);
+                let w = Perms::two::<SPREAD4_INV>(wp.add(i));
+                let ws = Perms::two::<SPREAD4_INV>(wsp.add(i));
+                (x[k], y[k]) = inv_butterfly(c, SKIP, k2, x[k], y[k], w, ws);
             }
             for k in 0..K {
                 let (mut u, mut v) = even_odd_lanes(x[k], y[k]);
