@@ -19,6 +19,13 @@ cargo build --release --quiet
 if [ -x .peers/venv310/bin/python ]; then
   .peers/venv310/bin/python "$peers/openfhe_bench.py" --configs "$params" --thread-modes 1 --reps "$reps"
 fi
+# precision over many encryptions (one encryption's largest error moves by ~10%)
+PEERS_DIR="$peers" .peers/venv/bin/python scripts/peer_precision.py seal "$params" \
+  > "$PEERS_OUT/seal_precision.json"
+if [ -x .peers/venv310/bin/python ]; then
+  PEERS_DIR="$peers" .peers/venv310/bin/python scripts/peer_precision.py openfhe "$params" \
+    > "$PEERS_OUT/openfhe_precision.json"
+fi
 ./target/release/hetile bench ckks --params "$params" --threads 1 --reps "$reps" --json \
   > "$PEERS_OUT/hetile.json"
 python3 scripts/peer_ratios.py "$PEERS_OUT"

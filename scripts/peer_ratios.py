@@ -52,6 +52,21 @@ def main(d):
             r = peers[l].get("%s/thr=1" % name, {})
             if "precision_maxerr" in r:
                 print("%s max error x*y: %.2e" % (l, r["precision_maxerr"]))
+        trials = hetile.get("mul_rescale_trials", {}).get(name)
+        if trials:
+            print("\nx*y error over %d encryptions each (median of the largest error; median RMS):"
+                  % trials["trials"])
+            print("| library | median max error | median RMS error | hetile / library (max, RMS) |")
+            print("|---|---:|---:|---:|")
+            print("| hetile | %.2e | %.2e | |" % (trials["max_abs_error_median"], trials["rms_error_median"]))
+            for lib, label in [("seal", "SEAL"), ("openfhe", "OpenFHE")]:
+                doc = load(os.path.join(d, lib + "_precision.json"))
+                r = (doc or {}).get(name)
+                if r:
+                    print("| %s | %.2e | %.2e | %.2f, %.2f |" % (
+                        label, r["max_abs_error_median"], r["rms_error_median"],
+                        trials["max_abs_error_median"] / r["max_abs_error_median"],
+                        trials["rms_error_median"] / r["rms_error_median"]))
 
 
 if __name__ == "__main__":

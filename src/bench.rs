@@ -92,6 +92,58 @@ pub fn max_abs_error(got: &[f64], want: &[f64]) -> f64 {
         .fold(0.0, f64::max)
 }
 
+/// Fresh encryptions of `x` and `y` whose product's errors [`TrialErrors`] summarizes: one
+/// encryption's largest error is a noisy figure (peers are compared on the median of many).
+pub const PRECISION_TRIALS: usize = 25;
+
+/// The errors of `x * y` (public-key encryptions multiplied, relinearized, rescaled and
+/// decrypted) over [`PRECISION_TRIALS`] independent encryptions of the same inputs, uniform in
+/// `[-1, 1]` (`scripts/peer_precision.py` measures SEAL and OpenFHE the same way).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct TrialErrors {
+    /// Number of trials.
+    pub trials: usize,
+    /// Median over the trials of the largest absolute error over the slots.
+    pub max_abs_error_median: f64,
+    /// Largest absolute error over all trials and slots.
+    pub max_abs_error_max: f64,
+    /// Median over the trials of the root-mean-square error over the slots.
+    pub rms_error_median: f64,
+}
+
+impl TrialErrors {
+    /// Summarizes per-trial `(largest error, rms error)` pairs (zeros for no trials).
+    pub fn of(mut trials: Vec<(f64, f64)>) -> TrialErrors {
+        let n = trials.len();
+        let median = |v: &mut Vec<f64>| -> f64 {
+            v.sort_by(f64::total_cmp);
+            match v.len() {
+                0 => 0.0,
+                k if k % 2 == 1 => v[k / 2],
+                k => 0.5 * (v[k / 2 - 1] + v[k / 2]),
+            }
+        };
+        let mut max: Vec<f64> = trials.iter().map(|t| t.0).collect();
+        let mut rms: Vec<f64> = trials.drain(..).map(|t| t.1).collect();
+        TrialErrors {
+            trials: n,
+            max_abs_error_max: max.iter().copied().fold(0.0, f64::max),
+            max_abs_error_median: median(&mut max),
+            rms_error_median: median(&mut rms),
+        }
+    }
+}
+
+/// Root-mean-square of `got - want` over the common length (0 for empty inputs).
+pub fn rms_error(got: &[f64], want: &[f64]) -> f64 {
+    let n = got.len().min(want.len());
+    if n == 0 {
+        return 0.0;
+    }
+    let sum: f64 = got.iter().zip(want).map(|(g, w)| (g - w) * (g - w)).sum();
+    (sum / n as f64).sqrt()
+}
+
 /// What the bench prints for one parameter set: the concrete chain it ran.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ParamsSummary {
@@ -148,6 +200,8 @@ pub struct BenchReport {
     pub precision_bits: BTreeMap<String, PrecisionBits>,
     /// Largest absolute error by parameter set.
     pub max_abs_error: BTreeMap<String, MaxAbsError>,
+    /// Errors of `x * y` over many encryptions, by parameter set.
+    pub mul_rescale_trials: BTreeMap<String, TrialErrors>,
     /// Size of a fresh top-level ciphertext in memory (2 polynomials x limbs x N x 8 bytes).
     pub ct_bytes: BTreeMap<String, usize>,
 }
@@ -181,8 +235,14 @@ fn uniform_values(rng: &mut ChaCha20Rng, n: usize) -> Vec<f64> {
         .collect()
 }
 
-/// Timings by operation, precision in bits and largest errors of one parameter set.
-pub type ParamsMeasurement = (BTreeMap<String, OpStats>, PrecisionBits, MaxAbsError);
+/// Timings by operation, precision in bits, largest errors and the errors of `x * y` over many
+/// encryptions of one parameter set.
+pub type ParamsMeasurement = (
+    BTreeMap<String, OpStats>,
+    PrecisionBits,
+    MaxAbsError,
+    TrialErrors,
+);
 
 /// Measures every operation of [`OPS`], the precision and the largest errors on one parameter
 /// set. The caller picks the thread count (run this inside a rayon pool's `install`).
@@ -257,7 +317,16 @@ pub fn bench_params<B: Backend>(params: &Params, reps: usize) -> Result<ParamsMe
         mul_rescale: max_abs_error(&prod_vals, &xy),
         rotate: max_abs_error(&rot, &x_rot),
     };
-    Ok((out, precision, max_error))
+    let mut trials = Vec::with_capacity(PRECISION_TRIALS);
+    for _ in 0..PRECISION_TRIALS {
+        let a = client.encrypt(&client.encode(&x, top, scale)?)?;
+        let b = client.encrypt(&client.encode(&y, top, scale)?)?;
+        let mut p = eval.mul(&a, &b)?;
+        eval.rescale_assign(&mut p)?;
+        let got = client.decrypt_values(&p)?;
+        trials.push((max_abs_error(&got, &xy), rms_error(&got, &xy)));
+    }
+    Ok((out, precision, max_error, TrialErrors::of(trials)))
 }
 
 /// Runs [`bench_params`] on each named parameter set with `threads` threads.
@@ -280,11 +349,13 @@ pub fn bench_backend<B: Backend>(
         results: BTreeMap::new(),
         precision_bits: BTreeMap::new(),
         max_abs_error: BTreeMap::new(),
+        mul_rescale_trials: BTreeMap::new(),
         ct_bytes: BTreeMap::new(),
     };
     for name in param_names {
         let params = Params::preset(name)?;
-        let (ops, precision, max_error) = pool.install(|| bench_params::<B>(&params, reps))?;
+        let (ops, precision, max_error, trials) =
+            pool.install(|| bench_params::<B>(&params, reps))?;
         let limbs = params.max_level().0 + 1;
         report
             .params
@@ -292,6 +363,7 @@ pub fn bench_backend<B: Backend>(
         report.results.insert(name.clone(), ops);
         report.precision_bits.insert(name.clone(), precision);
         report.max_abs_error.insert(name.clone(), max_error);
+        report.mul_rescale_trials.insert(name.clone(), trials);
         report
             .ct_bytes
             .insert(name.clone(), 2 * limbs * params.degree().get() * 8);

@@ -89,6 +89,12 @@ fn print_table(r: &BenchReport) {
                 p.fresh_sk, p.fresh_pk, p.mul_rescale, p.rotate
             );
         }
+        if let Some(t) = r.mul_rescale_trials.get(name) {
+            println!(
+                "  x*y error over {} encryptions: max |error| median {:.2e} (worst {:.2e}), rms median {:.2e}",
+                t.trials, t.max_abs_error_median, t.max_abs_error_max, t.rms_error_median
+            );
+        }
         if let Some(b) = r.ct_bytes.get(name) {
             println!("  ciphertext bytes: {b}");
         }
