@@ -341,29 +341,57 @@ pub(crate) fn conv_forward<B: Backend>(
     let output = g.shape(cout, out[0], out[1], true)?;
     let rot = rotated(ev, x, &g, out, win)?;
     let w = conv.weights();
-    let tiles = out_coords(cout, out, g.eb)
-        .into_par_iter()
-        .map(|(co, r, s, bt)| {
-            let mut acc: Option<B::Ciphertext> = None;
+    // Per output position, one fused linear map over its `Cin kh kw` source tiles with one row
+    // per output channel: each source tile is read once for all channels (the backend's
+    // `linear_maps`), no product stored.
+    let positions = out_coords(1, out, g.eb);
+    let per_position = positions
+        .par_iter()
+        .map(|&(_, r, s, bt)| {
+            let mut srcs = Vec::with_capacity(cin * kh * kw);
             for ci in 0..cin {
                 for a in 0..kh {
                     for b in 0..kw {
-                        let src = read(x, &rot, &g, win, (ci, r, s, bt), a, b)?;
-                        let term = ev.mul_scalar(src, w[[co, ci, a, b]])?;
-                        match acc.as_mut() {
-                            None => acc = Some(term),
-                            Some(y) => ev.add_assign(y, &term)?,
-                        }
+                        srcs.push(read(x, &rot, &g, win, (ci, r, s, bt), a, b)?);
                     }
                 }
             }
-            let mut y =
-                acc.ok_or_else(|| layout_err("conv2d", x.shape(), "empty kernel".into()))?;
-            ev.rescale_assign(&mut y)?;
-            ev.add_scalar_assign(&mut y, conv.bias()[co])?;
-            Ok(y)
+            if srcs.is_empty() {
+                return Err(layout_err("conv2d", x.shape(), "empty kernel".into()));
+            }
+            let rows: Vec<Vec<(usize, f64)>> = (0..cout)
+                .map(|co| {
+                    let mut row = Vec::with_capacity(srcs.len());
+                    for ci in 0..cin {
+                        for a in 0..kh {
+                            for b in 0..kw {
+                                row.push((row.len(), w[[co, ci, a, b]]));
+                            }
+                        }
+                    }
+                    row
+                })
+                .collect();
+            let mut ys = ev.linear_maps(&srcs, &rows)?;
+            for (co, y) in ys.iter_mut().enumerate() {
+                ev.rescale_assign(y)?;
+                ev.add_scalar_assign(y, conv.bias()[co])?;
+            }
+            Ok(ys)
         })
         .collect::<Result<Vec<_>>>()?;
+    // output tiles channel-major, as `out_coords(cout, ..)` orders them
+    let mut by_position: Vec<std::vec::IntoIter<B::Ciphertext>> =
+        per_position.into_iter().map(Vec::into_iter).collect();
+    let mut tiles = Vec::with_capacity(cout * by_position.len());
+    for _ in 0..cout {
+        for it in by_position.iter_mut() {
+            let y = it
+                .next()
+                .ok_or_else(|| layout_err("conv2d", x.shape(), "missing output".into()))?;
+            tiles.push(y);
+        }
+    }
     Ok(TileTensor::from_tiles(output, tiles)?)
 }
 
