@@ -11,7 +11,7 @@ use hetile_tiles::TileTensor;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 /// The predicted cost of one layer (node) of the server's run.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -178,11 +178,14 @@ pub(crate) fn node_times(
     let mut width = mp.input.num_tiles();
     for node in &mp.nodes {
         let outputs = node.plan.output.num_tiles();
-        let counts = OpCounts::from_op_cost_fused(
-            &node.plan.cost,
-            top.saturating_sub(depth_before),
-            outputs,
-        );
+        let level = top.saturating_sub(depth_before);
+        let mut counts = OpCounts::from_op_cost_fused(&node.plan.cost, level, outputs);
+        // a fused map reads its inputs at least once (a planned lower bound)
+        let maps = node.plan.cost.scalar_mults;
+        if maps > 0 {
+            let reads = width.min(maps) as u64;
+            counts.record(OpKind::LinearMapInput, level, reads, Duration::ZERO);
+        }
         out.push(price_node(
             &counts,
             width.min(outputs),

@@ -362,8 +362,14 @@ impl CostTable {
         each: impl Fn(OpKind, usize) -> Result<f64>,
     ) -> Result<LatencyPrediction> {
         let mut p = LatencyPrediction::default();
+        // tables calibrated before linear maps were priced per input folded the input reads
+        // into their per-term price: there, inputs cost nothing extra
+        let inputs_priced = self
+            .latencies
+            .iter()
+            .any(|e| e.op == OpKind::LinearMapInput);
         for (key, stat) in counts.iter() {
-            if stat.count == 0 {
+            if stat.count == 0 || (key.kind == OpKind::LinearMapInput && !inputs_priced) {
                 continue;
             }
             let s = stat.count as f64

@@ -369,7 +369,8 @@ impl<B: Backend> Evaluator<Counting<B>> for CountingEvaluator<B> {
     }
 
     /// Forwards to `B`'s (possibly fused) `linear_combination`; records one
-    /// [`OpKind::LinearMapTerm`] per term (with the time) and one [`OpKind::LinearMapOutput`].
+    /// [`OpKind::LinearMapTerm`] per term (with the time), one [`OpKind::LinearMapOutput`] and
+    /// one [`OpKind::LinearMapInput`] per term.
     fn linear_combination(&self, a: &[&B::Ciphertext], c: &[f64]) -> Result<B::Ciphertext> {
         let level = a.first().map_or(Level(0), |x| x.level());
         let out = timed_n::<B, _>(
@@ -381,11 +382,18 @@ impl<B: Backend> Evaluator<Counting<B>> for CountingEvaluator<B> {
         )?;
         self.counter
             .record(OpKind::LinearMapOutput, level, 1, Duration::ZERO);
+        self.counter.record(
+            OpKind::LinearMapInput,
+            level,
+            a.len() as u64,
+            Duration::ZERO,
+        );
         Ok(out)
     }
 
     /// Forwards to `B`'s (possibly fused) `linear_maps`; records one [`OpKind::LinearMapTerm`]
-    /// per term of every row (with the time) and one [`OpKind::LinearMapOutput`] per row.
+    /// per term of every row (with the time), one [`OpKind::LinearMapOutput`] per row and one
+    /// [`OpKind::LinearMapInput`] per input a row names.
     fn linear_maps(
         &self,
         inputs: &[&B::Ciphertext],
@@ -407,6 +415,16 @@ impl<B: Backend> Evaluator<Counting<B>> for CountingEvaluator<B> {
                 rows.len() as u64,
                 Duration::ZERO,
             );
+            // the inputs the rows name (the fused map reads only those)
+            let mut named = vec![false; inputs.len()];
+            for &(k, _) in rows.iter().flatten() {
+                if let Some(n) = named.get_mut(k) {
+                    *n = true;
+                }
+            }
+            let read = named.iter().filter(|&&n| n).count();
+            self.counter
+                .record(OpKind::LinearMapInput, level, read as u64, Duration::ZERO);
         }
         Ok(out)
     }

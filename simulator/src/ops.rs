@@ -56,11 +56,15 @@ pub enum OpKind {
     MulPlainSumTerm,
     /// One fused `mul_plain_sum` call (its output).
     MulPlainSumOutput,
+    /// One input ciphertext read by a fused linear map call (`linear_maps` reads each of its
+    /// inputs once for all its rows; `linear_combination` each of its terms): what a map's
+    /// cost adds per input beside its terms and outputs.
+    LinearMapInput,
 }
 
 impl OpKind {
     /// Every kind, in declaration order.
-    pub const ALL: [OpKind; 20] = [
+    pub const ALL: [OpKind; 21] = [
         OpKind::Encode,
         OpKind::Encrypt,
         OpKind::Decrypt,
@@ -81,6 +85,7 @@ impl OpKind {
         OpKind::LinearMapOutput,
         OpKind::MulPlainSumTerm,
         OpKind::MulPlainSumOutput,
+        OpKind::LinearMapInput,
     ];
 
     /// The kind's position in [`OpKind::ALL`].
@@ -101,6 +106,7 @@ impl OpKind {
             self,
             OpKind::LinearMapTerm
                 | OpKind::LinearMapOutput
+                | OpKind::LinearMapInput
                 | OpKind::MulPlainSumTerm
                 | OpKind::MulPlainSumOutput
         )
@@ -129,6 +135,7 @@ impl OpKind {
             OpKind::LinearMapOutput => "linear_map_output",
             OpKind::MulPlainSumTerm => "mul_plain_sum_term",
             OpKind::MulPlainSumOutput => "mul_plain_sum_output",
+            OpKind::LinearMapInput => "linear_map_input",
         }
     }
 

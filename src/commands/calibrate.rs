@@ -48,12 +48,26 @@ const MAX_CALLS: usize = 60;
 /// Fewest calls measured per operation and level (outside quick mode).
 const MIN_CALLS: usize = 3;
 
-/// The chain calibrated at `2^log_n`: the presets at 2^14 and 2^15, chains of the same style
-/// (50-bit first prime, 40-bit scaling primes, 50-bit special primes) elsewhere; below 2^13 the
-/// chain does not fit the 128-bit table and is marked insecure (timing only).
+/// The chain calibrated at `2^log_n`: at 2^14 the deepest chain the optimizer builds there
+/// with two special primes (8 primes, 4 digits of two primes: every level a 2^14 plan can use
+/// is measured, none extrapolated), the N15_L8 preset at 2^15, chains of the same style (50-bit
+/// first prime, 40-bit scaling primes, 50-bit special primes) elsewhere; below 2^13 the chain
+/// does not fit the 128-bit table and is marked insecure (timing only).
 fn calibration_params(log_n: u32) -> Result<Params, CliError> {
     let literal = match log_n {
-        14 => ParamsLiteral::preset("N14_L4")?,
+        14 => {
+            let mut log_q = vec![50];
+            log_q.extend(std::iter::repeat_n(40, 7));
+            ParamsLiteral {
+                log_n,
+                log_q,
+                log_p: vec![50, 50],
+                log_scale: 40,
+                digits: Some(4),
+                security: SecurityLevel::Classical128,
+                secret: SecretDistribution::Ternary,
+            }
+        }
         15 => ParamsLiteral::preset("N15_L8")?,
         10..=13 => ParamsLiteral {
             log_n,
@@ -197,6 +211,34 @@ fn split_fused(m1: (f64, f64, f64), m2: (f64, f64, f64)) -> (f64, f64) {
     (a, b)
 }
 
+/// The per-input, per-term and per-output latencies of a fused linear map from three
+/// measurements `(seconds, inputs, terms, outputs)`: solves `t = inputs a + terms b + outputs c`
+/// exactly; `None` when the system is singular or a share comes out below zero (noise), for
+/// the caller to fall back on [`split_fused`].
+fn split_fused3(m: [(f64, f64, f64, f64); 3]) -> Option<(f64, f64, f64)> {
+    // Gaussian elimination with partial pivoting on the 3x4 augmented matrix
+    let mut a: Vec<[f64; 4]> = m.iter().map(|&(t, i, k, o)| [i, k, o, t]).collect();
+    for col in 0..3 {
+        let pivot = (col..3).max_by(|&x, &y| a[x][col].abs().total_cmp(&a[y][col].abs()))?;
+        a.swap(col, pivot);
+        let p = a[col][col];
+        if p.abs() < 1e-12 {
+            return None;
+        }
+        for row in 0..3 {
+            if row != col {
+                let f = a[row][col] / p;
+                for c in col..4 {
+                    a[row][c] -= f * a[col][c];
+                }
+            }
+        }
+    }
+    let x = (a[0][3] / a[0][0], a[1][3] / a[1][1], a[2][3] / a[2][2]);
+    let floor = 1e-9;
+    (x.0 >= 0.0 && x.1 > floor && x.2 > floor).then_some(x)
+}
+
 /// Measures every operation at every level of one ring degree and thread count; with more
 /// than one thread also the parallel per-call times (into `parallel`).
 fn measure_degree(
@@ -337,9 +379,23 @@ fn measure_degree(
                 .collect();
             let single: Vec<Vec<(usize, f64)>> =
                 (0..32).map(|r| vec![(r * 7 % k_map, 0.5)]).collect();
+            // one row over every input: as many inputs as the dense map, 1/8 of its terms
+            let one_row: Vec<Vec<(usize, f64)>> = vec![(0..k_map)
+                .map(|i| (i, 0.01 * (i % 7) as f64 - 0.03))
+                .collect()];
             let t_dense = measure(quick, || ev.linear_maps(&map_inputs, &dense))?;
             let t_single = measure(quick, || ev.linear_maps(&map_inputs, &single))?;
-            let (term, output) = split_fused((t_dense, 8.0 * m, 8.0), (t_single, 32.0, 32.0));
+            let t_row = measure(quick, || ev.linear_maps(&map_inputs, &one_row))?;
+            let (input, term, output) = split_fused3([
+                (t_dense, m, 8.0 * m, 8.0),
+                (t_single, 32.0, 32.0, 32.0),
+                (t_row, m, m, 1.0),
+            ])
+            .unwrap_or_else(|| {
+                let (t, o) = split_fused((t_dense, 8.0 * m, 8.0), (t_single, 32.0, 32.0));
+                (0.0, t, o)
+            });
+            push(OpKind::LinearMapInput, input);
             push(OpKind::LinearMapTerm, term);
             push(OpKind::LinearMapOutput, output);
         }
@@ -533,8 +589,14 @@ mod tests {
         };
         let table = calibrate(&plan, &ProgressBar::hidden()).unwrap();
         for op in OpKind::ALL {
+            // a linear map's input share may come out as zero (noise), but it is measured
+            let floor = if op == OpKind::LinearMapInput {
+                0.0
+            } else {
+                1e-300
+            };
             assert!(
-                table.latency(op, 10, 2, 1).unwrap() > 0.0,
+                table.latency(op, 10, 2, 1).unwrap() >= floor,
                 "{op} was not measured"
             );
         }
@@ -551,5 +613,22 @@ mod tests {
         // levels 0 and 2 (the top) only
         assert!(table.latencies.iter().all(|e| e.level == 0 || e.level == 2));
         assert!(calibration_params(9).is_err());
+    }
+
+    #[test]
+    fn fused_map_prices_are_recovered_from_three_shapes() {
+        let t = |i: f64, k: f64, o: f64| (2.0 * i + 3.0 * k + 5.0 * o, i, k, o);
+        let (a, b, c) =
+            split_fused3([t(64.0, 512.0, 8.0), t(32.0, 32.0, 32.0), t(64.0, 64.0, 1.0)]).unwrap();
+        assert!((a - 2.0).abs() < 1e-9 && (b - 3.0).abs() < 1e-9 && (c - 5.0).abs() < 1e-9);
+        // a negative share (noise) or a singular system is refused
+        let neg = |i: f64, k: f64, o: f64| (-2.0 * i + 3.0 * k + 5.0 * o, i, k, o);
+        assert!(split_fused3([
+            neg(64.0, 512.0, 8.0),
+            neg(32.0, 32.0, 32.0),
+            neg(64.0, 64.0, 1.0)
+        ])
+        .is_none());
+        assert!(split_fused3([t(1.0, 1.0, 1.0), t(2.0, 2.0, 2.0), t(3.0, 3.0, 3.0)]).is_none());
     }
 }
