@@ -225,11 +225,12 @@ fn split_fused3(m: [(f64, f64, f64, f64); 3]) -> Option<(f64, f64, f64)> {
         if p.abs() < 1e-12 {
             return None;
         }
-        for row in 0..3 {
+        let pivot_row = a[col];
+        for (row, r) in a.iter_mut().enumerate() {
             if row != col {
-                let f = a[row][col] / p;
-                for c in col..4 {
-                    a[row][c] -= f * a[col][c];
+                let f = r[col] / p;
+                for (x, y) in r.iter_mut().zip(pivot_row).skip(col) {
+                    *x -= f * y;
                 }
             }
         }
