@@ -380,17 +380,24 @@ fn measure_degree(
                 .collect();
             let single: Vec<Vec<(usize, f64)>> =
                 (0..32).map(|r| vec![(r * 7 % k_map, 0.5)]).collect();
-            // one row over every input: as many inputs as the dense map, 1/8 of its terms
-            let one_row: Vec<Vec<(usize, f64)>> = vec![(0..k_map)
-                .map(|i| (i, 0.01 * (i % 7) as f64 - 0.03))
-                .collect()];
+            // a quarter of the inputs for four times the rows: the dense map's terms, a quarter
+            // of its input reads (both shapes at least 4 rows, as the kernel serves outputs four
+            // at a time: a one-row map is dearer per term than any layer's)
+            let quarter = (k_map / 4).max(1);
+            let wide: Vec<Vec<(usize, f64)>> = (0..32)
+                .map(|r| {
+                    (0..quarter)
+                        .map(|i| (i, 0.01 * ((i + r) % 7) as f64 - 0.03))
+                        .collect()
+                })
+                .collect();
             let t_dense = measure(quick, || ev.linear_maps(&map_inputs, &dense))?;
             let t_single = measure(quick, || ev.linear_maps(&map_inputs, &single))?;
-            let t_row = measure(quick, || ev.linear_maps(&map_inputs, &one_row))?;
+            let t_wide = measure(quick, || ev.linear_maps(&map_inputs, &wide))?;
             let (input, term, output) = split_fused3([
                 (t_dense, m, 8.0 * m, 8.0),
                 (t_single, 32.0, 32.0, 32.0),
-                (t_row, m, m, 1.0),
+                (t_wide, quarter as f64, 32.0 * quarter as f64, 32.0),
             ])
             .unwrap_or_else(|| {
                 let (t, o) = split_fused((t_dense, 8.0 * m, 8.0), (t_single, 32.0, 32.0));
