@@ -9,10 +9,9 @@
 
 use hetile::backend::{Backend, Client};
 use hetile::ckks::CkksBackend;
-use hetile::layers::onnx::{load, ApproxSpec, ImportOptions};
 use hetile::optimizer::Plan;
+use hetile::plan_model::{load_source, sample_batch};
 use hetile::simulator::{CostTable, Counting, NominalSizes, OpCounts};
-use ndarray::{ArrayD, IxDyn};
 use std::time::Instant;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -26,15 +25,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         None => CostTable::default_table()?,
     };
     let src = plan.model.as_ref().ok_or("the plan names no model")?;
-    let options = ImportOptions {
-        activation: ApproxSpec {
-            degree: src.activation_degree,
-            range: src.activation_range.map(|[lo, hi]| (lo, hi)),
-        },
-        input_shape: (!src.input_shape.is_empty()).then(|| src.input_shape.clone()),
-        ..ImportOptions::default()
-    };
-    let model = load(&src.path, &options)?;
+    let model = load_source(src)?;
     let model = plan.configure(&model)?;
     let params = plan.params()?;
     let packing = plan.packing()?;
@@ -46,13 +37,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     pool.install(|| -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         let client =
             <Counting<CkksBackend> as Backend>::Client::new(&params, &plan.key_requirements())?;
-        let mut dims = vec![plan.batch_size];
-        dims.extend_from_slice(model.input_dims());
-        let n: usize = dims.iter().product();
-        let values = (0..n)
-            .map(|i| ((i * 7919) % 13) as f64 / 13.0 - 0.4)
-            .collect();
-        let x = ArrayD::from_shape_vec(IxDyn(&dims), values)?;
+        let x = sample_batch(&plan, &model)?;
         let ct = model.encrypt_input::<Counting<CkksBackend>>(&client, &x, &packing)?;
         let ev = client.evaluator()?;
         let runs: usize = args.get(2).map_or(Ok(3), |r| r.parse())?;

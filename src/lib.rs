@@ -23,6 +23,7 @@
 
 pub mod bench;
 pub mod bench_matvec;
+pub mod plan_model;
 
 pub use hetile_backend as backend;
 pub use hetile_ckks as ckks;

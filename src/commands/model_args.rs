@@ -2,7 +2,6 @@
 
 use super::CliError;
 use clap::Args;
-use hetile::layers::onnx::{self, ApproxSpec, ImportOptions};
 use hetile::layers::Model;
 use hetile::optimizer::ModelSource;
 use std::path::PathBuf;
@@ -57,16 +56,8 @@ impl ModelArgs {
     }
 }
 
-/// Imports the model a plan names.
+/// Imports the model a plan names ([`hetile::plan_model::load_source`]).
 /// Errors: import errors (missing file, unsupported operator, ...).
 pub fn load_source(src: &ModelSource) -> Result<Model, CliError> {
-    let options = ImportOptions {
-        activation: ApproxSpec {
-            degree: src.activation_degree,
-            range: src.activation_range.map(|[lo, hi]| (lo, hi)),
-        },
-        input_shape: (!src.input_shape.is_empty()).then(|| src.input_shape.clone()),
-        ..ImportOptions::default()
-    };
-    onnx::load(&src.path, &options).map_err(|e| CliError::new(format!("{}: {e}", src.path)))
+    hetile::plan_model::load_source(src).map_err(|e| CliError::new(format!("{}: {e}", src.path)))
 }

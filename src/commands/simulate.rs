@@ -9,7 +9,6 @@ use hetile::backend::{Backend, Client};
 use hetile::ckks::CkksBackend;
 use hetile::layers::Model;
 use hetile::optimizer::{simulate_timed, Plan, Prediction};
-use ndarray::{ArrayD, IxDyn};
 use serde::Serialize;
 use std::path::PathBuf;
 use std::time::Instant;
@@ -79,13 +78,7 @@ pub fn measure(model: &Model, plan: &Plan, repeats: usize) -> Result<Measurement
     pool.install(|| {
         let client = <CkksBackend as Backend>::Client::new(&params, &plan.key_requirements())
             .map_err(|e| err(&e))?;
-        let mut dims = vec![plan.batch_size];
-        dims.extend_from_slice(model.input_dims());
-        let n: usize = dims.iter().product();
-        let values = (0..n)
-            .map(|i| ((i * 7919) % 13) as f64 / 13.0 - 0.4)
-            .collect();
-        let x = ArrayD::from_shape_vec(IxDyn(&dims), values).map_err(|e| err(&e))?;
+        let x = hetile::plan_model::sample_batch(plan, model).map_err(|e| err(&e))?;
         let t = Instant::now();
         let ct = model
             .encrypt_input::<CkksBackend>(&client, &x, &packing)
