@@ -90,6 +90,7 @@ pub mod layers;
 pub mod model;
 #[cfg(feature = "onnx")]
 pub mod onnx;
+pub mod packed;
 pub mod poly;
 pub mod polyeval;
 mod values;
