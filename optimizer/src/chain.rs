@@ -45,12 +45,49 @@ fn widest_digit(bits: &[u32], digits: usize) -> u32 {
 
 /// The checked chain (its literal: [`Params::literal`]) for ring degree `2^log_n`, `depth`
 /// levels and scale `2^log_scale` at `security`, or the reason there is none (too many bits for the security table at this degree, or a
-/// literal [`Params`] refuses).
+/// literal [`Params`] refuses). Of the chains with 1 to 3 special primes that fit, the one with
+/// the most (fewest digits).
 pub fn chain(
     log_n: u32,
     depth: usize,
     log_scale: u32,
     security: SecurityLevel,
+) -> Result<Params, String> {
+    let mut last = String::new();
+    for specials in (1..=3usize.min(depth + 1)).rev() {
+        match chain_with(log_n, depth, log_scale, security, specials) {
+            Ok(p) => return Ok(p),
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
+/// Every checked chain for `2^log_n`, `depth` levels and scale `2^log_scale` at `security`, one
+/// per number of special primes (1 up to what the security bound allows, at most one per
+/// ciphertext prime), each with the fewest digits those special primes allow. More special
+/// primes mean fewer digits: smaller, faster-to-use switching keys, at the price of bits.
+/// Empty when none fits.
+pub fn chains(log_n: u32, depth: usize, log_scale: u32, security: SecurityLevel) -> Vec<Params> {
+    let mut out: Vec<Params> = Vec::new();
+    for specials in 1..=depth + 1 {
+        if let Ok(p) = chain_with(log_n, depth, log_scale, security, specials) {
+            // keep one chain per digit count: the fewest special primes giving it
+            if out.last().is_none_or(|l| l.digits() != p.digits()) {
+                out.push(p);
+            }
+        }
+    }
+    out
+}
+
+/// The chain with exactly `specials` special primes and the fewest digits they allow.
+fn chain_with(
+    log_n: u32,
+    depth: usize,
+    log_scale: u32,
+    security: SecurityLevel,
+    specials: usize,
 ) -> Result<Params, String> {
     let q0 = (log_scale + 10).min(SPECIAL_BITS);
     let mut log_q = vec![q0];
@@ -62,33 +99,27 @@ pub fn chain(
         _ => max_log_qp(log_n, security)
             .ok_or_else(|| format!("no security table entry for N = 2^{log_n}"))?,
     };
-    let mut last = String::new();
-    for specials in (1..=3usize.min(log_q.len())).rev() {
-        let p_bits = SPECIAL_BITS * specials as u32;
-        let Some(digits) = (1..=log_q.len()).find(|&d| widest_digit(&log_q, d) <= p_bits) else {
-            last = format!("no digit split fits {specials} special primes");
-            continue;
-        };
-        if q_bits + p_bits > max {
-            last = format!(
-                "log2(QP) = {} exceeds the {} bits allowed at N = 2^{log_n} for {security:?}",
-                q_bits + p_bits,
-                max
-            );
-            continue;
-        }
-        let literal = ParamsLiteral {
-            log_n,
-            log_q: log_q.clone(),
-            log_p: vec![SPECIAL_BITS; specials],
-            log_scale,
-            digits: Some(digits),
-            security,
-            secret: SecretDistribution::Ternary,
-        };
-        return Params::new(literal).map_err(|e| e.to_string());
+    let p_bits = SPECIAL_BITS * specials as u32;
+    let digits = (1..=log_q.len())
+        .find(|&d| widest_digit(&log_q, d) <= p_bits)
+        .ok_or_else(|| format!("no digit split fits {specials} special primes"))?;
+    if q_bits + p_bits > max {
+        return Err(format!(
+            "log2(QP) = {} exceeds the {} bits allowed at N = 2^{log_n} for {security:?}",
+            q_bits + p_bits,
+            max
+        ));
     }
-    Err(last)
+    let literal = ParamsLiteral {
+        log_n,
+        log_q,
+        log_p: vec![SPECIAL_BITS; specials],
+        log_scale,
+        digits: Some(digits),
+        security,
+        secret: SecretDistribution::Ternary,
+    };
+    Params::new(literal).map_err(|e| e.to_string())
 }
 
 #[cfg(test)]
@@ -115,6 +146,25 @@ mod tests {
         let c = chain(10, 6, 40, SecurityLevel::Insecure).unwrap();
         assert_eq!(c.literal().log_q.len(), 7);
         assert_eq!(c.literal().log_p, vec![50, 50, 50]);
+    }
+
+    #[test]
+    fn chains_trade_bits_for_digits() {
+        let all = chains(15, 15, 40, SecurityLevel::Classical128);
+        assert!(all.len() >= 2, "{all:?}");
+        for w in all.windows(2) {
+            assert!(w[1].digits() < w[0].digits());
+            assert!(w[1].p().len() > w[0].p().len());
+        }
+        for p in &all {
+            assert!(p.log_qp() <= 881);
+        }
+        // 2^16 has room for a single digit
+        let big = chains(16, 15, 40, SecurityLevel::Classical128);
+        assert_eq!(big.last().map(|p| p.digits()), Some(1));
+        // the default chain is the one with 3 special primes when it fits
+        let c = chain(15, 8, 40, SecurityLevel::Classical128).unwrap();
+        assert_eq!(c.p().len(), 3);
     }
 
     #[test]

@@ -39,6 +39,7 @@
 
 pub mod chain;
 mod error;
+pub mod packed;
 mod plan;
 mod predict;
 mod requirements;

@@ -240,6 +240,16 @@ thread_local! {
         .ok();
 }
 
+/// Runs `f` on this thread's one-thread pool ([`SEQUENTIAL`]; on the caller's pool when it
+/// could not be built): a simulated pass then takes the same path, and reaches the same memory
+/// peak, every time.
+pub(crate) fn run_sequential<R: Send>(f: impl FnOnce() -> R + Send) -> R {
+    SEQUENTIAL.with(|pool| match pool {
+        Some(pool) => pool.install(f),
+        None => f(),
+    })
+}
+
 /// As [`simulate`], also returning the wall time of the simulated server pass in seconds (the
 /// encrypted forward on metadata-only ciphertexts under the counting decorator: what compares
 /// with a real run's server time; the model's configuration, the parameters and the client's
@@ -271,7 +281,7 @@ pub fn simulate_timed(model: &Model, plan: &Plan, costs: &CostTable) -> Result<(
     let mut per_node: Vec<OpCounts> = Vec::with_capacity(mp.nodes.len());
     let counter = client.counter();
     // the model's plan on this input is `mp` (made above for the prediction): not made again
-    let mut run = || {
+    let run = || {
         model.forward_encrypted_planned::<Counting<SimBackend>>(&ev, &ct, &mp, |_, _| {
             // the operations of this node: the counts since the previous node (or the reset)
             per_node.push(counter.take_since_last());
@@ -281,10 +291,7 @@ pub fn simulate_timed(model: &Model, plan: &Plan, costs: &CostTable) -> Result<(
     // than the work, so the simulated pass runs on one thread (the counts do not depend on it);
     // the time includes entering that pool
     let started = Instant::now();
-    let out = SEQUENTIAL.with(|pool| match pool {
-        Some(pool) => pool.install(run),
-        None => run(),
-    });
+    let out = run_sequential(run);
     let simulation_seconds = started.elapsed().as_secs_f64();
     let out = out?;
     client.counter().reset();

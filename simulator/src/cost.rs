@@ -498,10 +498,18 @@ impl CostTable {
         for (level, &n) in profile.peak_plaintexts.iter().enumerate() {
             m.plaintext_bytes += n * self.object_bytes(log_n, level).1;
         }
+        // the measured key size holds for the calibration chain's structure only (special
+        // primes and digits change it): other chains get the nominal size
+        let same_chain = profile.sizes.as_ref().is_none_or(|s| {
+            self.chains
+                .iter()
+                .find(|c| c.log_n == log_n)
+                .is_none_or(|c| *c == ChainEntry::of(log_n, s))
+        });
         m.key_bytes = self
             .keys
             .iter()
-            .find(|k| k.log_n == log_n && k.max_level == max_level)
+            .find(|k| same_chain && k.log_n == log_n && k.max_level == max_level)
             .map(|k| k.switching_key_bytes * profile.switching_keys)
             .unwrap_or(profile.key_bytes);
         m.runtime_bytes = self.runtime_bytes(profile);
