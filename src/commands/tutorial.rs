@@ -7,7 +7,7 @@ use super::CliError;
 use clap::{Args, ValueEnum};
 use hetile_tutorials::alexnet_full::{self, AlexnetSpec};
 use hetile_tutorials::plan::PlanChoice;
-use hetile_tutorials::{alexnet, fraud, mnist, BackendKind, TutorialOptions};
+use hetile_tutorials::{alexnet, alexnet_packed, fraud, mnist, BackendKind, TutorialOptions};
 use std::fmt::Write as _;
 
 /// Which tutorial.
@@ -17,8 +17,9 @@ pub enum Which {
     Fraud,
     /// CryptoNets on MNIST.
     Mnist,
-    /// HE-friendly AlexNet: full size (224x224x3, seeded weights; plan and prediction, run
-    /// when predicted within 30 min and 20 GB), or `--small`: trained on Fashion-MNIST.
+    /// HE-friendly AlexNet: full size (224x224x3 with torchvision's geometry, seeded weights,
+    /// one image channel-packed; the plan fits the memory cap, 20 GB by default, and runs when
+    /// predicted within 30 min), or `--small`: trained on Fashion-MNIST.
     Alexnet,
 }
 
@@ -52,10 +53,7 @@ pub struct TutorialArgs {
     /// AlexNet full size: the weight seed.
     #[arg(long, default_value_t = alexnet_full::FULL_SEED)]
     seed: u64,
-    /// AlexNet full size: the largest batch the plan search considers.
-    #[arg(long, default_value_t = 1024)]
-    max_batch: usize,
-    /// AlexNet full size: run encrypted even when the prediction exceeds 30 min or 20 GB.
+    /// AlexNet full size: run encrypted even when the prediction exceeds 30 min.
     #[arg(long)]
     force: bool,
 }
@@ -233,29 +231,66 @@ fn alexnet_text(r: &alexnet::AlexnetReport) -> String {
     o
 }
 
-fn alexnet_full_text(r: &alexnet::FullReport) -> String {
-    let p = &r.prediction;
+fn alexnet_full_text(r: &alexnet_packed::PackedReport) -> String {
+    let c = &r.plan.chosen;
     let mut o = String::new();
     let _ = writeln!(
         o,
-        "AlexNet {:?}: {} parameters, {} nodes, seed {}; plan search {:.1} s ({} candidates)",
-        p.spec.input, p.parameters, p.nodes, p.spec.seed, p.search_seconds, p.candidates
+        "AlexNet {:?} (paddings {:?}): {} parameters, seed {}; channel-packed, one image",
+        r.spec.input, r.spec.pads, r.parameters, r.spec.seed
     );
-    plan_line(&mut o, &p.plan);
     let _ = writeln!(
         o,
-        "predicted: {:.1} s per batch of {} ({:.1} s per image), peak memory {:.2} GiB ({} keys, {:.2} GiB)",
-        p.plan.predicted.latency_seconds,
-        p.plan.batch_size,
-        p.plan.predicted.latency_seconds / p.plan.batch_size.max(1) as f64,
-        gib(p.plan.predicted.peak_memory_bytes),
-        p.plan.predicted.key_count,
-        gib(p.plan.predicted.key_bytes)
+        "plan: N = 2^{}, {} levels at scale 2^{}, {} special primes ({:?} digits), {} rotation keys; {} candidates searched in {:.2} s",
+        c.params.log_n,
+        c.params.log_q.len() - 1,
+        c.params.log_scale,
+        c.params.log_p.len(),
+        c.params.digits,
+        c.rotation_keys,
+        r.plan.candidates.len(),
+        r.plan.search_seconds
     );
-    layers_text(&mut o, &r.layers);
+    let _ = writeln!(
+        o,
+        "predicted: {:.1} s on {} threads, peak memory {:.2} GB (keys {:.2} GB)",
+        c.latency_seconds,
+        rayon::current_num_threads(),
+        c.peak_memory_bytes as f64 / 1e9,
+        c.key_bytes as f64 / 1e9
+    );
+    let _ = writeln!(
+        o,
+        "{:>5}  {:<10} {:>6} {:>9} {:>9} {:>12} {:>12}",
+        "layer", "kind", "level", "pt mults", "rotations", "predicted s", "measured s"
+    );
+    for s in &r.stages {
+        let _ = writeln!(
+            o,
+            "{:>5}  {:<10} {:>6} {:>9} {:>9} {:>12.2} {:>12.2}",
+            s.index + 1,
+            s.kind,
+            s.level_after,
+            s.pt_mults,
+            s.rotations,
+            s.predicted_seconds,
+            s.measured_seconds
+        );
+    }
     match &r.measured {
         Some(m) => {
-            let _ = writeln!(o, "measured: {:.1} s, peak memory {}; max relative logit error {:.2e}, top-1 plaintext {} encrypted {}", m.seconds, m.peak_rss_bytes.map_or("n/a".into(), |b| format!("{:.2} GiB", gib(b))), m.max_rel_logit_error, m.plaintext_top1, m.encrypted_top1);
+            let _ = writeln!(
+                o,
+                "measured: server {:.1} s, keygen {:.1} s, encrypt {:.1} s, decrypt {:.2} s; peak memory {}; max relative logit error {:.2e}; top-1 plaintext {} encrypted {}",
+                m.server_seconds,
+                m.keygen_seconds,
+                m.encrypt_seconds,
+                m.decrypt_seconds,
+                m.peak_rss_bytes.map_or("n/a".into(), |b| format!("{:.2} GB", b as f64 / 1e9)),
+                m.max_rel_logit_error,
+                m.plaintext_top1,
+                m.encrypted_top1
+            );
         }
         None => {
             let _ = writeln!(o, "not run: {}", r.skipped.as_deref().unwrap_or(""));
@@ -300,14 +335,13 @@ pub fn run(a: TutorialArgs) -> Result<(), CliError> {
             )
         }
         Which::Alexnet => {
-            let r = alexnet::run_full(
-                &AlexnetSpec::full(a.seed),
-                a.max_batch,
-                cap,
-                a.force,
-                !a.json,
-            )
-            .map_err(err)?;
+            let opts = alexnet_packed::PackedOptions {
+                cap: cap.unwrap_or(alexnet::FULL_MEMORY_BUDGET),
+                force: a.force,
+                progress: !a.json,
+                ..alexnet_packed::PackedOptions::full()
+            };
+            let r = alexnet_packed::run(&AlexnetSpec::torchvision(a.seed), &opts).map_err(err)?;
             (
                 serde_json::to_string_pretty(&r).map_err(err)?,
                 alexnet_full_text(&r),

@@ -31,6 +31,7 @@
 
 pub mod alexnet;
 pub mod alexnet_full;
+pub mod alexnet_packed;
 pub mod data;
 pub mod dataset;
 pub mod error;

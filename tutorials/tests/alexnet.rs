@@ -237,3 +237,28 @@ fn full_size_search_reports_why_nothing_fits_a_tiny_cap() {
         Err(TutorialError::Plan(_))
     ));
 }
+
+#[test]
+fn packed_tiny_alexnet_runs_encrypted_with_its_plan() {
+    use hetile_tutorials::alexnet_packed::{self, PackedOptions};
+    let spec = AlexnetSpec::tiny(alexnet_full::FULL_SEED);
+    let opts = PackedOptions {
+        log_ns: vec![13],
+        security: hetile_backend::SecurityLevel::Insecure,
+        cap: u64::MAX,
+        force: true,
+        progress: false,
+    };
+    let r = alexnet_packed::run(&spec, &opts).unwrap();
+    let m = r.measured.as_ref().unwrap();
+    assert!(m.max_rel_logit_error < 1e-4, "{}", m.max_rel_logit_error);
+    assert_eq!(m.plaintext_top1, m.encrypted_top1);
+    // every stage predicted and measured; the chosen plan is among the candidates
+    assert_eq!(r.stages.len(), 18);
+    assert!(r.stages.iter().all(|s| s.predicted_seconds > 0.0));
+    assert!(r.stages.iter().all(|s| s.measured_seconds > 0.0));
+    assert!(r.plan.candidates.contains(&r.plan.chosen));
+    // a cap nothing fits is a plan error, not a panic
+    let tight = PackedOptions { cap: 1, ..opts };
+    assert!(alexnet_packed::run(&spec, &tight).is_err());
+}
