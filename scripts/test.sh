@@ -9,5 +9,5 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 # (the workspace build unifies features: hetile-layers is built with `onnx`, so the ONNX import
 # tests in layers/tests/onnx.rs run here too)
 cargo test --workspace --locked
-# The Python wheel: build, install into a venv under target/, pytest, the quickstart notebook
+# The Python wheel: build, install into a venv under target/, pytest, the tutorial notebooks 00-03
 ./scripts/test-python.sh
