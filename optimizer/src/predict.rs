@@ -229,15 +229,14 @@ pub fn simulate(model: &Model, plan: &Plan, costs: &CostTable) -> Result<Predict
 thread_local! {
     /// A one-thread rayon pool per calling thread for simulated passes (`None` if it cannot be
     /// built: the pass then runs on the caller's pool). One per thread, so that candidates
-    /// simulated in parallel by the optimizer do not queue on a shared pool. Where the calling
-    /// thread is not already a rayon worker, it becomes the pool's only thread
-    /// (`use_current_thread`): the pass then runs inline, with no hand-over to another thread.
-    static SEQUENTIAL: Option<rayon::ThreadPool> = rayon::ThreadPoolBuilder::new()
-        .num_threads(1)
-        .use_current_thread()
-        .build()
-        .or_else(|_| rayon::ThreadPoolBuilder::new().num_threads(1).build())
-        .ok();
+    /// simulated in parallel by the optimizer do not queue on a shared pool.
+    ///
+    /// The pool has its own thread. It must not adopt the calling thread
+    /// (`use_current_thread`): a thread adopted by a pool stays that pool's worker for the
+    /// pool's life, so every later parallel loop of the caller (an encrypted run right after
+    /// its plan search) would run on this one thread.
+    static SEQUENTIAL: Option<rayon::ThreadPool> =
+        rayon::ThreadPoolBuilder::new().num_threads(1).build().ok();
 }
 
 /// Runs `f` on this thread's one-thread pool ([`SEQUENTIAL`]; on the caller's pool when it

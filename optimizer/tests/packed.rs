@@ -148,3 +148,49 @@ fn fewer_digits_mean_smaller_keys() {
         .collect();
     assert!(keys.windows(2).all(|w| w[1] < w[0]), "{keys:?}");
 }
+
+#[test]
+fn simulating_leaves_the_callers_threads_alone() {
+    // a simulated pass runs on a one-thread pool of its own; the caller's later parallel work
+    // (the encrypted run after the plan search) must still see its own pool
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap();
+    let model = small_alexnet();
+    let costs = CostTable::default_table().unwrap();
+    let (before, after) = std::thread::spawn(move || {
+        let before = rayon::current_num_threads();
+        plan_packed(
+            &model,
+            &[13],
+            30,
+            SecurityLevel::Insecure,
+            2,
+            u64::MAX,
+            &costs,
+        )
+        .unwrap();
+        (before, rayon::current_num_threads())
+    })
+    .join()
+    .unwrap();
+    assert_eq!(before, after);
+    // and inside a caller's pool too
+    let model = small_alexnet();
+    let costs = CostTable::default_table().unwrap();
+    let inside = pool.install(|| {
+        plan_packed(
+            &model,
+            &[13],
+            30,
+            SecurityLevel::Insecure,
+            2,
+            u64::MAX,
+            &costs,
+        )
+        .unwrap();
+        rayon::current_num_threads()
+    });
+    assert_eq!(inside, 2);
+}
