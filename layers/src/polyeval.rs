@@ -211,6 +211,7 @@ impl<B: Backend> CtArith<'_, B> {
         f: impl Fn(&B::Ciphertext) -> std::result::Result<B::Ciphertext, BackendError> + Sync,
     ) -> Result<Tiles<B>> {
         Ok(a.par_iter()
+            .with_min_len(hetile_tiles::seq_min_len::<B>())
             .map(&f)
             .collect::<std::result::Result<Vec<_>, _>>()?)
     }
@@ -228,6 +229,7 @@ impl<B: Backend> CtArith<'_, B> {
             });
         }
         Ok(a.par_iter()
+            .with_min_len(hetile_tiles::seq_min_len::<B>())
             .zip(b.par_iter())
             .map(|(x, y)| f(x, y))
             .collect::<std::result::Result<Vec<_>, _>>()?)

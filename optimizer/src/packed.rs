@@ -4,7 +4,7 @@
 
 use crate::chain::chains;
 use crate::error::{OptError, Result};
-use crate::predict::{price_node, run_sequential};
+use crate::predict::price_node;
 use hetile_backend::{Backend, Client, KeyRequirements, Params, ParamsLiteral, SecurityLevel};
 use hetile_layers::packed::{PackedNet, Stage};
 use hetile_layers::Model;
@@ -74,11 +74,10 @@ pub fn simulate_packed(
     let ev = client.evaluator()?;
     let mut per_stage: Vec<(OpCounts, usize)> = Vec::new();
     let started = Instant::now();
-    // on one thread: the same order of operations, hence the same memory peak, every time
-    let (out, _) = run_sequential(|| {
-        net.forward::<Sim>(&ev, input, &mut |r| {
-            per_stage.push((counter.take_since_last(), r.level));
-        })
+    // metadata-only loops never split (`hetile_tiles::seq_min_len`): the pass runs inline,
+    // in the same order, hence to the same memory peak, every time
+    let (out, _) = net.forward::<Sim>(&ev, input, &mut |r| {
+        per_stage.push((counter.take_since_last(), r.level));
     })?;
     let simulation_seconds = started.elapsed().as_secs_f64();
     drop(out);

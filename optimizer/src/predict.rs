@@ -226,29 +226,6 @@ pub fn simulate(model: &Model, plan: &Plan, costs: &CostTable) -> Result<Predict
     simulate_timed(model, plan, costs).map(|(p, _)| p)
 }
 
-thread_local! {
-    /// A one-thread rayon pool per calling thread for simulated passes (`None` if it cannot be
-    /// built: the pass then runs on the caller's pool). One per thread, so that candidates
-    /// simulated in parallel by the optimizer do not queue on a shared pool.
-    ///
-    /// The pool has its own thread. It must not adopt the calling thread
-    /// (`use_current_thread`): a thread adopted by a pool stays that pool's worker for the
-    /// pool's life, so every later parallel loop of the caller (an encrypted run right after
-    /// its plan search) would run on this one thread.
-    static SEQUENTIAL: Option<rayon::ThreadPool> =
-        rayon::ThreadPoolBuilder::new().num_threads(1).build().ok();
-}
-
-/// Runs `f` on this thread's one-thread pool ([`SEQUENTIAL`]; on the caller's pool when it
-/// could not be built): a simulated pass then takes the same path, and reaches the same memory
-/// peak, every time.
-pub(crate) fn run_sequential<R: Send>(f: impl FnOnce() -> R + Send) -> R {
-    SEQUENTIAL.with(|pool| match pool {
-        Some(pool) => pool.install(f),
-        None => f(),
-    })
-}
-
 /// As [`simulate`], also returning the wall time of the simulated server pass in seconds (the
 /// encrypted forward on metadata-only ciphertexts under the counting decorator: what compares
 /// with a real run's server time; the model's configuration, the parameters and the client's
@@ -280,17 +257,17 @@ pub fn simulate_timed(model: &Model, plan: &Plan, costs: &CostTable) -> Result<(
     let mut per_node: Vec<OpCounts> = Vec::with_capacity(mp.nodes.len());
     let counter = client.counter();
     // the model's plan on this input is `mp` (made above for the prediction): not made again
-    let run = || {
+    let mut run = || {
         model.forward_encrypted_planned::<Counting<SimBackend>>(&ev, &ct, &mp, |_, _| {
             // the operations of this node: the counts since the previous node (or the reset)
             per_node.push(counter.take_since_last());
         })
     };
-    // metadata-only operations take nanoseconds: waking worker threads for them costs more
-    // than the work, so the simulated pass runs on one thread (the counts do not depend on it);
-    // the time includes entering that pool
+    // metadata-only operations take nanoseconds: the tile and layer loops never split on
+    // this backend (`hetile_tiles::seq_min_len`), so the pass runs inline on this thread, with
+    // no hand-over to a pool (the counts do not depend on it)
     let started = Instant::now();
-    let out = run_sequential(run);
+    let out = run();
     let simulation_seconds = started.elapsed().as_secs_f64();
     let out = out?;
     client.counter().reset();

@@ -55,3 +55,15 @@ pub use matmul::{MatMulLayout, MatMulShapes, MatVecLayout, MatVecShapes, PlainMa
 pub use plan::{BinaryOp, Operand};
 pub use shape::{TileDim, TileShape};
 pub use tensor::{prime_scale, EncryptionKey, PlainTileTensor, TileTensor};
+
+/// The smallest piece of a parallel loop over ciphertexts of `B`: `usize::MAX` on a
+/// metadata-only backend (the simulator), whose operations take nanoseconds, so that the loop
+/// never splits and runs inline on the calling thread (no hand-over to a thread pool, which
+/// would cost more than the whole simulated pass); 1 otherwise.
+pub fn seq_min_len<B: hetile_backend::Backend>() -> usize {
+    if B::METADATA_ONLY {
+        usize::MAX
+    } else {
+        1
+    }
+}

@@ -72,7 +72,10 @@ impl<B: Backend> TileTensor<B> {
             by_tile.entry(tile).or_default().push(step as i64);
         }
         let rotated: BTreeMap<(usize, usize), B::Ciphertext> = by_tile
+            .into_iter()
+            .collect::<Vec<_>>()
             .into_par_iter()
+            .with_min_len(crate::seq_min_len::<B>())
             .map(|(tile, steps)| {
                 let src = tile_at(&self.tiles, tile, &self.shape)?;
                 let cts = ev.rotate_many(src, &steps)?;
@@ -89,6 +92,7 @@ impl<B: Backend> TileTensor<B> {
         let tiles = map
             .groups
             .par_iter()
+            .with_min_len(crate::seq_min_len::<B>())
             .map(|groups| {
                 let mut acc: Option<B::Ciphertext> = None;
                 for (&(tile, step), dst) in groups {

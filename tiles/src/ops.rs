@@ -173,6 +173,7 @@ impl<B: Backend> TileTensor<B> {
         let tiles = bc
             .pairs
             .par_iter()
+            .with_min_len(crate::seq_min_len::<B>())
             .map(|&(i, j)| {
                 let a = tile_at(&self.tiles, i, &self.shape)?;
                 let b = tile_at(others, j, other_shape)?;
@@ -229,6 +230,7 @@ impl<B: Backend> TileTensor<B> {
         }
         self.tiles
             .par_iter_mut()
+            .with_min_len(crate::seq_min_len::<B>())
             .zip(bc.pairs.par_iter())
             .try_for_each(|(t, &(_, j))| add_plain_tile_assign(ev, t, p, j, false))?;
         self.shape = bc.output;

@@ -30,6 +30,7 @@ fn add_along<B: Backend>(
     let e = shape.dim(dim)?.tiles();
     (0..out.num_tiles())
         .into_par_iter()
+        .with_min_len(crate::seq_min_len::<B>())
         .map(|k| {
             let mut coords = out.tile_coords(k);
             coords[dim] = 0;
@@ -49,13 +50,16 @@ fn rotate_and_add<B: Backend>(
     tiles: &mut [B::Ciphertext],
     steps: &[i64],
 ) -> Result<()> {
-    tiles.par_iter_mut().try_for_each(|acc| {
-        for &s in steps {
-            let r = ev.rotate(acc, s)?;
-            ev.add_assign(acc, &r)?;
-        }
-        Ok(())
-    })
+    tiles
+        .par_iter_mut()
+        .with_min_len(crate::seq_min_len::<B>())
+        .try_for_each(|acc| {
+            for &s in steps {
+                let r = ev.rotate(acc, s)?;
+                ev.add_assign(acc, &r)?;
+            }
+            Ok(())
+        })
 }
 
 /// The rotation steps of a plan in the order they are applied (any order gives the same sum).
@@ -162,6 +166,7 @@ impl<B: Backend> TileTensor<B> {
         }
         tiles
             .par_iter_mut()
+            .with_min_len(crate::seq_min_len::<B>())
             .try_for_each(|t| ev.rescale_assign(t))?;
         if sj.summed {
             rotate_and_add::<B>(ev, &mut tiles, &ordered_steps(&sj.plan))?;
@@ -187,6 +192,7 @@ impl<B: Backend> TileTensor<B> {
         let parts = sj
             .jobs
             .par_iter()
+            .with_min_len(crate::seq_min_len::<B>())
             .map(|pairs| -> Result<B::Ciphertext> {
                 let mut xs = Vec::with_capacity(pairs.len());
                 let mut ys = Vec::with_capacity(pairs.len());
@@ -284,6 +290,7 @@ impl<B: Backend> TileTensor<B> {
         let tiles = self
             .tiles
             .par_iter()
+            .with_min_len(crate::seq_min_len::<B>())
             .enumerate()
             .map(|(k, t)| {
                 // a metadata-only backend ignores values: no mask to build

@@ -239,6 +239,7 @@ impl<B: Backend> TileTensor<B> {
         let values = pack_for::<B>(&shape, array)?;
         let tiles = values
             .par_iter()
+            .with_min_len(crate::seq_min_len::<B>())
             .map(|v| {
                 let pt = client.encode(v, level, scale)?;
                 Ok(match key {
@@ -257,6 +258,7 @@ impl<B: Backend> TileTensor<B> {
         let values = self
             .tiles
             .par_iter()
+            .with_min_len(crate::seq_min_len::<B>())
             .map(|ct| Ok(client.decrypt_values(ct)?))
             .collect::<Result<Vec<_>>>()?;
         unpack_values(&self.shape, &values)
@@ -305,6 +307,7 @@ impl<B: Backend> TileTensor<B> {
         let tiles = self
             .tiles
             .par_iter()
+            .with_min_len(crate::seq_min_len::<B>())
             .map(|t| Ok(f(t)?))
             .collect::<Result<Vec<_>>>()?;
         Self::from_tiles(shape, tiles)
@@ -482,6 +485,7 @@ impl<B: Backend> PlainTileTensor<B> {
         let tiles = match checked_values::<B>(&shape, array)? {
             Some(a) if !B::METADATA_ONLY => pack_values(&shape, a)?
                 .par_iter()
+                .with_min_len(crate::seq_min_len::<B>())
                 .map(|v| Ok(ev.encode(v, level, scale)?))
                 .collect::<Result<Vec<_>>>()?,
             // a metadata-only backend ignores values: one encoding of no values per tile
@@ -538,6 +542,7 @@ impl<B: Backend> PlainTileTensor<B> {
         let values = match &self.tiles {
             PlainTiles::Encoded(tiles) => tiles
                 .par_iter()
+                .with_min_len(crate::seq_min_len::<B>())
                 .map(|pt| Ok(client.decode(pt)?))
                 .collect::<Result<Vec<_>>>()?,
             PlainTiles::Constants(c) => c.iter().map(|&c| vec![c; self.shape.slots()]).collect(),

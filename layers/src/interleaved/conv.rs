@@ -98,6 +98,7 @@ fn rotated<B: Backend>(
         }
     }
     jobs.into_par_iter()
+        .with_min_len(hetile_tiles::seq_min_len::<B>())
         .map(|(t, step)| {
             let src = tile_at(x, t)?;
             Ok(((t, step), ev.rotate(src, step as i64)?))
@@ -228,6 +229,7 @@ fn pad_forward<B: Backend>(
     // the mask of input tile (r, s) and batch tile bt
     let masks = (0..g.eh * g.ew * g.eb)
         .into_par_iter()
+        .with_min_len(hetile_tiles::seq_min_len::<B>())
         .map(|k| {
             let (rs, bt) = (k / g.eb, k % g.eb);
             let (r, s) = (rs / g.ew, rs % g.ew);
@@ -257,6 +259,7 @@ fn pad_forward<B: Backend>(
     }
     let tiles = (0..g.c * g.eh * g.ew * g.eb)
         .into_par_iter()
+        .with_min_len(hetile_tiles::seq_min_len::<B>())
         .map(|k| {
             let (c, to, bt) = (
                 k / (g.eh * g.ew * g.eb),
@@ -347,6 +350,7 @@ pub(crate) fn conv_forward<B: Backend>(
     let positions = out_coords(1, out, g.eb);
     let per_position = positions
         .par_iter()
+        .with_min_len(hetile_tiles::seq_min_len::<B>())
         .map(|&(_, r, s, bt)| {
             let mut srcs = Vec::with_capacity(cin * kh * kw);
             for ci in 0..cin {
@@ -443,6 +447,7 @@ pub(crate) fn pool_forward<B: Backend>(
     let inv = 1.0 / (k * k) as f64;
     let tiles = out_coords(g.c, out, g.eb)
         .into_par_iter()
+        .with_min_len(hetile_tiles::seq_min_len::<B>())
         .map(|(c, r, s, bt)| {
             let mut acc = read(x, &rot, &g, win, (c, r, s, bt), 0, 0)?.clone();
             for a in 0..k {

@@ -161,6 +161,7 @@ pub(crate) fn linear_forward<B: Backend>(
         .collect();
     let shifted = (0..spatial.len() * g.eb)
         .into_par_iter()
+        .with_min_len(hetile_tiles::seq_min_len::<B>())
         .map(|k| {
             let (c, r, s) = spatial[k / g.eb];
             let t = g.tile(c, r, s, k % g.eb);
@@ -180,6 +181,7 @@ pub(crate) fn linear_forward<B: Backend>(
     let groups = m.nrows().div_ceil(gs);
     let per_group = (0..groups)
         .into_par_iter()
+        .with_min_len(hetile_tiles::seq_min_len::<B>())
         .map(|gi| {
             let mut plains = Vec::with_capacity(spatial.len() * gs);
             for &tile in &spatial {
@@ -262,6 +264,7 @@ fn uniform_forward<B: Backend>(
         .collect();
     let per_batch = (0..g.eb)
         .into_par_iter()
+        .with_min_len(hetile_tiles::seq_min_len::<B>())
         .map(|bt| {
             let inputs: Vec<&B::Ciphertext> = (0..spatial.len())
                 .map(|k| &shifted[k * g.eb + bt][0])

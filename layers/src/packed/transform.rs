@@ -102,6 +102,7 @@ pub(crate) fn apply<B: Backend>(
     for o in 0..d.out_cts() {
         let parts: Vec<Option<B::Ciphertext>> = (0..d.giants())
             .into_par_iter()
+            .with_min_len(hetile_tiles::seq_min_len::<B>())
             .map(|j| giant_sum::<B>(ev, d, &rotated, o, j, level, wscale, slots))
             .collect::<Result<_>>()?;
         let mut acc: Option<B::Ciphertext> = None;
