@@ -159,8 +159,7 @@ fn simulating_leaves_the_callers_threads_alone() {
         .unwrap();
     let model = small_alexnet();
     let costs = CostTable::default_table().unwrap();
-    let (before, after) = std::thread::spawn(move || {
-        let before = rayon::current_num_threads();
+    let search = move || {
         plan_packed(
             &model,
             &[13],
@@ -171,23 +170,25 @@ fn simulating_leaves_the_callers_threads_alone() {
             &costs,
         )
         .unwrap();
+    };
+    let (before, after) = std::thread::spawn(move || {
+        let before = rayon::current_num_threads();
+        search();
         (before, rayon::current_num_threads())
     })
     .join()
     .unwrap();
     assert_eq!(before, after);
     // and inside a caller's pool too
-    let model = small_alexnet();
-    let costs = CostTable::default_table().unwrap();
     let inside = pool.install(|| {
         plan_packed(
-            &model,
+            &small_alexnet(),
             &[13],
             30,
             SecurityLevel::Insecure,
             2,
             u64::MAX,
-            &costs,
+            &CostTable::default_table().unwrap(),
         )
         .unwrap();
         rayon::current_num_threads()

@@ -112,6 +112,37 @@ pub enum Stage<'m> {
 }
 
 impl Stage<'_> {
+    /// The diagonals of a convolution stage.
+    pub(crate) fn conv_diagonals(&self) -> Option<ConvDiagonals<'_>> {
+        match self {
+            Stage::Conv {
+                weights,
+                bias,
+                pad,
+                factor,
+                input,
+                output,
+            } => Some(ConvDiagonals::new(
+                weights, bias, *factor, *pad, *input, *output,
+            )),
+            _ => None,
+        }
+    }
+
+    /// The diagonals of a dense stage.
+    pub(crate) fn dense_diagonals(&self) -> Option<DenseDiagonals<'_>> {
+        match self {
+            Stage::Dense {
+                weights,
+                factor,
+                input,
+                period,
+                ..
+            } => Some(DenseDiagonals::new(weights, *factor, input, *period)),
+            _ => None,
+        }
+    }
+
     /// A short name ("conv", "square", "pool", "dense", ...).
     pub fn kind(&self) -> &'static str {
         match self {
@@ -344,27 +375,16 @@ impl<'m> PackedNet<'m> {
         let mut relin = false;
         for s in &self.stages {
             match s {
-                Stage::Conv {
-                    weights,
-                    bias,
-                    pad,
-                    factor,
-                    input,
-                    output,
-                } => {
-                    let d = ConvDiagonals::new(weights, bias, *factor, *pad, *input, *output);
-                    steps.extend(transform::rotation_steps(&d));
-                }
-                Stage::Dense {
-                    weights,
-                    factor,
-                    input,
-                    period,
-                    ..
-                } => {
-                    let d = DenseDiagonals::new(weights, *factor, input, *period);
-                    steps.extend(transform::rotation_steps(&d));
-                    steps.extend(copy_sum_steps(*period, self.slots));
+                Stage::Conv { .. } | Stage::Dense { .. } => {
+                    if let Some(d) = s.conv_diagonals() {
+                        steps.extend(transform::rotation_steps(&d));
+                    }
+                    if let Some(d) = s.dense_diagonals() {
+                        steps.extend(transform::rotation_steps(&d));
+                    }
+                    if let Stage::Dense { period, .. } = s {
+                        steps.extend(copy_sum_steps(*period, self.slots));
+                    }
                 }
                 Stage::Pool { kernel, input, .. } => {
                     steps.extend(pool_steps(*kernel, input.stride, input.pitch))

@@ -1,7 +1,6 @@
 //! Running a [`PackedNet`]: the client packs and encrypts, the server runs the stages with
 //! evaluation keys only, the client decrypts and reads the outputs.
 
-use super::diag::{ConvDiagonals, DenseDiagonals};
 use super::{
     copy_sum_steps, param_err, phase_shifts, transform, Layout, PackedNet, Stage, StageReport,
 };
@@ -112,17 +111,10 @@ impl PackedNet<'_> {
         cts: Vec<B::Ciphertext>,
     ) -> Result<Vec<B::Ciphertext>> {
         match stage {
-            Stage::Conv {
-                weights,
-                bias,
-                pad,
-                factor,
-                input,
-                output,
-            } => {
-                let d = ConvDiagonals::new(weights, bias, *factor, *pad, *input, *output);
-                transform::apply::<B>(ev, &d, &cts)
-            }
+            Stage::Conv { .. } => match stage.conv_diagonals() {
+                Some(d) => transform::apply::<B>(ev, &d, &cts),
+                None => Err(param_err("a convolution stage without diagonals".into())),
+            },
             Stage::Square => cts
                 .iter()
                 .map(|c| {
@@ -179,14 +171,10 @@ impl PackedNet<'_> {
                     })
                     .collect()
             }
-            Stage::Dense {
-                weights,
-                bias,
-                factor,
-                input,
-                period,
-            } => {
-                let d = DenseDiagonals::new(weights, *factor, input, *period);
+            Stage::Dense { bias, period, .. } => {
+                let d = stage
+                    .dense_diagonals()
+                    .ok_or_else(|| param_err("a dense stage without diagonals".into()))?;
                 let mut out = transform::apply::<B>(ev, &d, &cts)?;
                 let mut y = out
                     .pop()
