@@ -31,6 +31,10 @@ pub struct CalibrateArgs {
     /// One call per operation and only the lowest and top levels (seconds, for tests).
     #[arg(long)]
     quick: bool,
+    /// Start from this table: its entries for the ring degrees measured now are replaced, the
+    /// others kept (to add or refresh one degree without measuring all of them).
+    #[arg(long)]
+    merge: Option<PathBuf>,
 }
 
 /// What one calibration measures.
@@ -570,8 +574,19 @@ pub fn run(args: CalibrateArgs) -> Result<(), CliError> {
         bar.set_style(style);
     }
     let started = Instant::now();
-    let table = calibrate(&plan, &bar)?;
+    let base = match &args.merge {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| CliError::new(format!("cannot read {}: {e}", path.display())))?;
+            Some(CostTable::from_yaml(&text).map_err(|e| CliError::new(e.to_string()))?)
+        }
+        None => None,
+    };
+    let mut table = calibrate(&plan, &bar)?;
     bar.finish_and_clear();
+    if let Some(base) = base {
+        table = merged(base, table, &plan.log_n);
+    }
     let yaml = table.to_yaml().map_err(|e| CliError::new(e.to_string()))?;
     std::fs::write(&args.output, yaml)
         .map_err(|e| CliError::new(format!("cannot write {}: {e}", args.output.display())))?;
@@ -584,9 +599,48 @@ pub fn run(args: CalibrateArgs) -> Result<(), CliError> {
     Ok(())
 }
 
+/// `base` with its entries for the ring degrees `measured` replaced by those of `new`.
+fn merged(base: CostTable, new: CostTable, measured: &[u32]) -> CostTable {
+    fn keep<T>(old: Vec<T>, new: Vec<T>, measured: &[u32], log_n: impl Fn(&T) -> u32) -> Vec<T> {
+        old.into_iter()
+            .filter(|e| !measured.contains(&log_n(e)))
+            .chain(new)
+            .collect()
+    }
+    CostTable {
+        latencies: keep(base.latencies, new.latencies, measured, |e| e.log_n),
+        parallel: keep(base.parallel, new.parallel, measured, |e| e.log_n),
+        sizes: keep(base.sizes, new.sizes, measured, |e| e.log_n),
+        keys: keep(base.keys, new.keys, measured, |e| e.log_n),
+        chains: keep(base.chains, new.chains, measured, |e| e.log_n),
+        ..new
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn merging_replaces_only_the_measured_degrees() {
+        let quick = |log_n: u32| {
+            let plan = Plan {
+                log_n: vec![log_n],
+                threads: vec![1],
+                quick: true,
+            };
+            calibrate(&plan, &ProgressBar::hidden()).unwrap()
+        };
+        let (a, b) = (quick(10), quick(11));
+        let both = merged(a.clone(), b.clone(), &[11]);
+        assert_eq!(both.latencies.len(), a.latencies.len() + b.latencies.len());
+        assert_eq!(both.chains.len(), 2);
+        // measuring 10 again replaces its entries instead of adding a second set
+        let again = merged(both.clone(), quick(10), &[10]);
+        assert_eq!(again.latencies.len(), both.latencies.len());
+        assert_eq!(again.chains.len(), 2);
+        assert!(again.validate().is_ok());
+    }
 
     #[test]
     fn quick_calibration_measures_every_op_and_round_trips() {
