@@ -3,11 +3,12 @@
 //! 256), three dense layers (9216 -> 4096 -> 4096 -> 1000), each max pool (3, stride 2)
 //! replaced by an average pool and each ReLU by a degree-2 activation.
 //!
-//! Paddings: torchvision pads the convolutions by 2, 2, 1, 1, 1 ([`TORCHVISION_PADS`]). The
-//! interleaved convolutions of `hetile-layers` (the only strategy that chains convolutions at
-//! this size) need the interleaving grid divisible by the product of the strides (4 x 2 x 2 x 2
-//! = 32) and each padded window inside the layout, which the padded 228x228 input cannot give.
-//! [`HE_PADS`] (16, 1, 1, 1, 1) can: the client's padded image is 256x256 (grid 32 with 8x8
+//! Paddings: torchvision pads the convolutions by 2, 2, 1, 1, 1 ([`TORCHVISION_PADS`]); the
+//! encrypted tutorial ([`crate::alexnet_packed`], channel-packed, one image) runs that network.
+//! The batched interleaved convolutions of `hetile-layers` ([`predict`]) need the interleaving
+//! grid divisible by the product of the strides (4 x 2 x 2 x 2 = 32) and each padded window
+//! inside the layout, which the padded 228x228 input cannot give. [`HE_PADS`] (16, 1, 1, 1, 1)
+//! can: the client's padded image is 256x256 (grid 32 with 8x8
 //! tiles), conv1 gives 62x62, pool 30, conv2 28, pool 13, conv3..5 13, pool 6, so the flatten
 //! is 9216 as in AlexNet and every weight shape (61.1M parameters) is unchanged.
 //!
