@@ -213,10 +213,11 @@ pub fn run(spec: &AlexnetSpec, opts: &PackedOptions) -> Result<PackedReport> {
     let logits = net.decrypt_output::<CkksBackend>(&client, &out)?;
     let decrypt_seconds = t.elapsed().as_secs_f64();
     let plain: Vec<f64> = model.forward_plain(&x)?.iter().copied().collect();
-    let top1 = |v: &[f64]| {
-        v.iter()
-            .enumerate()
-            .fold(0, |b, (i, x)| if *x > v[b] { i } else { b })
+    let top1 = |v: &[f64]| -> Result<usize> {
+        Ok(crate::metrics::argmax_rows(v, spec.classes)?
+            .first()
+            .copied()
+            .unwrap_or(0))
     };
     report.measured = Some(Measured {
         keygen_seconds,
@@ -225,8 +226,8 @@ pub fn run(spec: &AlexnetSpec, opts: &PackedOptions) -> Result<PackedReport> {
         decrypt_seconds,
         peak_rss_bytes: peak_rss_bytes(),
         max_rel_logit_error: crate::alexnet::max_relative_error(&plain, &logits, spec.classes),
-        plaintext_top1: top1(&plain),
-        encrypted_top1: top1(&logits),
+        plaintext_top1: top1(&plain)?,
+        encrypted_top1: top1(&logits)?,
     });
     report.stages = stages;
     Ok(report)

@@ -79,31 +79,36 @@ pub(crate) fn apply<B: Backend>(
         })?;
     let wscale = Scale::new(q as f64).ok_or_else(|| param_err("no weight scale".into()))?;
     let slots = ev.slots().get();
-    // every input rotated by every baby step, sharing one decomposition per input
+    // every input rotated by every non-zero baby step, sharing one decomposition per input;
+    // the zero step reads the input itself (no copy)
     let babies = d.babies();
+    let steps: Vec<i64> = babies.iter().copied().filter(|&b| b != 0).collect();
     let rotated: Vec<Vec<B::Ciphertext>> = inputs
         .iter()
-        .map(|x| {
-            let steps: Vec<i64> = babies.iter().copied().filter(|&b| b != 0).collect();
-            let mut r = ev.rotate_many(x, &steps)?.into_iter();
-            babies
-                .iter()
-                .map(|&b| {
-                    if b == 0 {
-                        Ok(x.clone())
-                    } else {
-                        r.next().ok_or_else(|| param_err("missing rotation".into()))
-                    }
-                })
-                .collect::<Result<Vec<_>>>()
+        .map(|x| ev.rotate_many(x, &steps))
+        .collect::<std::result::Result<_, _>>()?;
+    // baby index -> position among the rotated ones (None: the zero step)
+    let mut next = 0;
+    let slot_of: Vec<Option<usize>> = babies
+        .iter()
+        .map(|&b| {
+            (b != 0).then(|| {
+                next += 1;
+                next - 1
+            })
         })
-        .collect::<Result<_>>()?;
+        .collect();
+    let operands = Operands::<B> {
+        inputs,
+        rotated: &rotated,
+        slot_of: &slot_of,
+    };
     let mut outputs = Vec::with_capacity(d.out_cts());
     for o in 0..d.out_cts() {
         let parts: Vec<Option<B::Ciphertext>> = (0..d.giants())
             .into_par_iter()
             .with_min_len(hetile_tiles::seq_min_len::<B>())
-            .map(|j| giant_sum::<B>(ev, d, &rotated, o, j, level, wscale, slots))
+            .map(|j| giant_sum::<B>(ev, d, &operands, o, j, level, wscale, slots))
             .collect::<Result<_>>()?;
         let mut acc: Option<B::Ciphertext> = None;
         for part in parts.into_iter().rev() {
@@ -128,12 +133,31 @@ pub(crate) fn apply<B: Backend>(
     Ok(outputs)
 }
 
+/// The inputs and their baby-step rotations.
+struct Operands<'a, B: Backend> {
+    inputs: &'a [B::Ciphertext],
+    rotated: &'a [Vec<B::Ciphertext>],
+    slot_of: &'a [Option<usize>],
+}
+
+impl<B: Backend> Operands<'_, B> {
+    /// Input `i` rotated by baby step `b`.
+    fn get(&self, i: usize, b: usize) -> Result<&B::Ciphertext> {
+        let found = match self.slot_of.get(b) {
+            Some(None) => self.inputs.get(i),
+            Some(Some(k)) => self.rotated.get(i).and_then(|r| r.get(*k)),
+            None => None,
+        };
+        found.ok_or_else(|| param_err(format!("no input {i} rotated by baby {b}")))
+    }
+}
+
 /// `A_j` of output `o`: the products of the rotated inputs with their diagonals, summed.
 #[allow(clippy::too_many_arguments)]
 fn giant_sum<B: Backend>(
     ev: &B::Evaluator,
     d: &dyn Diagonals,
-    rotated: &[Vec<B::Ciphertext>],
+    operands: &Operands<'_, B>,
     o: usize,
     j: usize,
     level: hetile_backend::Level,
@@ -154,12 +178,7 @@ fn giant_sum<B: Backend>(
         }
         let cts: Vec<&B::Ciphertext> = chunk
             .iter()
-            .map(|&(i, b)| {
-                rotated
-                    .get(i)
-                    .and_then(|r| r.get(b))
-                    .ok_or_else(|| param_err(format!("no input {i} rotated by baby {b}")))
-            })
+            .map(|&(i, b)| operands.get(i, b))
             .collect::<Result<_>>()?;
         let prefs: Vec<&B::Plaintext> = pts.iter().collect();
         let sum = ev.mul_plain_sum(&cts, &prefs)?;
