@@ -8,6 +8,7 @@
 
 pub mod basis;
 pub mod crt;
+pub mod dot;
 pub mod error;
 pub mod galois;
 pub mod linear;
@@ -20,6 +21,7 @@ pub mod scratch;
 pub mod simd;
 
 pub use basis::{BasisExtender, DivideRound};
+pub use dot::DotWeights;
 pub use error::{RingError, RingResult};
 pub use galois::{
     automorphism_coeff, automorphism_permutation, galois_element_conjugate,

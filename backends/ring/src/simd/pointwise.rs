@@ -144,15 +144,11 @@ impl IfmaModulus {
         let count = rows.len().min(w.len());
         let (rows, w) = (&rows[..count], &w[..count]);
         let w: Vec<u64> = w.iter().map(|&x| m.reduce(x)).collect();
-        #[cfg(target_arch = "x86_64")]
         if ifma_available() {
-            let ws: Vec<u64> = w
-                .iter()
-                .map(|&x| super::ntt::shoup52(x, m.value()))
-                .collect();
-            // SAFETY: the CPU supports avx512f and avx512ifma (checked just above).
-            unsafe { super::x86_pointwise::dot_scalar(self.params(), out, rows, &w, &ws) };
-            return;
+            let ws = self.shoup52_all(&w);
+            if self.dot_scalar_prepared(out, rows, &w, &ws) {
+                return;
+            }
         }
         let len = rows.iter().fold(out.len(), |l, r| l.min(r.len()));
         for (c, o) in out.iter_mut().enumerate().take(len) {
@@ -173,28 +169,68 @@ impl IfmaModulus {
         let count = w.iter().fold(rows.len(), |c, v| c.min(v.len()));
         let rows = &rows[..count];
         let w: [Vec<u64>; 4] = w.map(|v| v[..count].iter().map(|&x| m.reduce(x)).collect());
-        #[cfg(target_arch = "x86_64")]
+        let mut out = out;
         if ifma_available() {
-            let ws: [Vec<u64>; 4] = std::array::from_fn(|j| {
-                w[j].iter()
-                    .map(|&x| super::ntt::shoup52(x, m.value()))
-                    .collect()
-            });
-            // SAFETY: the CPU supports avx512f and avx512ifma (checked just above).
-            unsafe {
-                super::x86_pointwise::dot_scalar4(
-                    self.params(),
-                    out,
-                    rows,
-                    [&w[0], &w[1], &w[2], &w[3]],
-                    [&ws[0], &ws[1], &ws[2], &ws[3]],
-                )
-            };
-            return;
+            let ws: [Vec<u64>; 4] = std::array::from_fn(|j| self.shoup52_all(&w[j]));
+            let [o0, o1, o2, o3] = &mut out;
+            if self.dot_scalar4_prepared(
+                [&mut **o0, &mut **o1, &mut **o2, &mut **o3],
+                rows,
+                [&w[0], &w[1], &w[2], &w[3]],
+                [&ws[0], &ws[1], &ws[2], &ws[3]],
+            ) {
+                return;
+            }
         }
         for (o, wj) in out.into_iter().zip(&w) {
             self.dot_scalar_slice(o, rows, wj);
         }
+    }
+
+    /// The 52-bit Shoup quotients of reduced weights (`w[k] < p`), as the prepared dot products
+    /// take them.
+    pub(crate) fn shoup52_all(&self, w: &[u64]) -> Vec<u64> {
+        let p = self.modulus.value();
+        w.iter().map(|&x| super::ntt::shoup52(x, p)).collect()
+    }
+
+    /// [`IfmaModulus::dot_scalar_slice`] with the weights already reduced (`w[k] < p`) and their
+    /// quotients `ws` from [`IfmaModulus::shoup52_all`], so that nothing is prepared per call.
+    /// Returns `false`, writing nothing, where the vector kernel does not run (no IFMA).
+    pub(crate) fn dot_scalar_prepared(
+        &self,
+        out: &mut [u64],
+        rows: &[&[u64]],
+        w: &[u64],
+        ws: &[u64],
+    ) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        if ifma_available() {
+            // SAFETY: the CPU supports avx512f and avx512ifma (checked just above).
+            unsafe { super::x86_pointwise::dot_scalar(self.params(), out, rows, w, ws) };
+            return true;
+        }
+        let _ = (out, rows, w, ws);
+        false
+    }
+
+    /// [`IfmaModulus::dot_scalar4_slice`] with prepared weights, as
+    /// [`IfmaModulus::dot_scalar_prepared`]. Returns `false`, writing nothing, without IFMA.
+    pub(crate) fn dot_scalar4_prepared(
+        &self,
+        out: [&mut [u64]; 4],
+        rows: &[&[u64]],
+        w: [&[u64]; 4],
+        ws: [&[u64]; 4],
+    ) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        if ifma_available() {
+            // SAFETY: the CPU supports avx512f and avx512ifma (checked just above).
+            unsafe { super::x86_pointwise::dot_scalar4(self.params(), out, rows, w, ws) };
+            return true;
+        }
+        let _ = (out, rows, w, ws);
+        false
     }
 
     /// `a[i] = a[i] + b[i] mod p`, identical to [`Modulus::add_assign_slice`] for every input.
