@@ -105,13 +105,36 @@ pub(crate) fn broadcast_shape(a: &TileShape, b: &TileShape, multiply: bool) -> R
     TileShape::new(dims)
 }
 
-/// Output shape and tile pairing of an elementwise operation with broadcasting: the output of
-/// [`broadcast_shape`] and, for each of its tiles in row-major order, the row-major indices of
-/// the tiles of `a` and `b` it combines (a dimension with one tile is broadcast).
-/// Errors: as [`broadcast_shape`].
-pub(crate) fn broadcast(a: &TileShape, b: &TileShape, multiply: bool) -> Result<Broadcast> {
+/// Output shape of an elementwise operation with broadcasting and the row-major tile strides
+/// of each operand over the output's tile grid (0 along a dimension the operand broadcasts):
+/// the tile pairing of [`broadcast`] without listing every pair.
+#[derive(Debug, Clone)]
+pub(crate) struct BroadcastGrid {
+    pub(crate) output: TileShape,
+    /// Per output dimension, how far the left operand's tile index moves per output tile.
+    pub(crate) left: Vec<usize>,
+    /// Per output dimension, how far the right operand's tile index moves per output tile.
+    pub(crate) right: Vec<usize>,
+}
+
+impl BroadcastGrid {
+    /// The row-major indices of the left and right tiles combined into the output tile at grid
+    /// coordinates `coords`.
+    pub(crate) fn pair(&self, coords: &[usize]) -> (usize, usize) {
+        coords
+            .iter()
+            .zip(self.left.iter().zip(&self.right))
+            .fold((0, 0), |(i, j), (&c, (&l, &r))| (i + c * l, j + c * r))
+    }
+}
+
+/// The [`BroadcastGrid`] of `a` and `b`. Errors: as [`broadcast_shape`].
+pub(crate) fn broadcast_grid(
+    a: &TileShape,
+    b: &TileShape,
+    multiply: bool,
+) -> Result<BroadcastGrid> {
     let output = broadcast_shape(a, b, multiply)?;
-    // row-major strides of each operand's tile grid, 0 along a dimension it broadcasts
     let strides = |s: &TileShape| {
         let mut out = vec![0; s.rank()];
         let mut acc = 1;
@@ -124,7 +147,23 @@ pub(crate) fn broadcast(a: &TileShape, b: &TileShape, multiply: bool) -> Result<
         }
         out
     };
-    let (sa, sb) = (strides(a), strides(b));
+    Ok(BroadcastGrid {
+        output,
+        left: strides(a),
+        right: strides(b),
+    })
+}
+
+/// Output shape and tile pairing of an elementwise operation with broadcasting: the output of
+/// [`broadcast_shape`] and, for each of its tiles in row-major order, the row-major indices of
+/// the tiles of `a` and `b` it combines (a dimension with one tile is broadcast).
+/// Errors: as [`broadcast_shape`].
+pub(crate) fn broadcast(a: &TileShape, b: &TileShape, multiply: bool) -> Result<Broadcast> {
+    let BroadcastGrid {
+        output,
+        left: sa,
+        right: sb,
+    } = broadcast_grid(a, b, multiply)?;
     let eo = output.tiles_per_dim();
     let n = output.num_tiles();
     let mut pairs = Vec::with_capacity(n);

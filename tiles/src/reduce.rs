@@ -5,18 +5,19 @@ use crate::cost::OpPlan;
 use crate::error::Result;
 use crate::layout::valid_mask;
 use crate::ops::tile_at;
-use crate::plan::{self, broadcast, Operand};
+use crate::plan::{self, broadcast_grid, Operand};
 use crate::shape::TileShape;
 use crate::tensor::{prime_scale, PlainTileTensor, TileTensor};
 use hetile_backend::{Backend, Error as BackendError, Evaluator, Level, Meta};
 use rayon::prelude::*;
 
-/// The jobs of a multiply-then-sum (see `TileTensor::sum_jobs`).
-struct SumJobs {
+/// The jobs of a multiply-then-sum (see `TileTensor::sum_jobs`), each term a `T` made from a
+/// `(self tile, other tile)` pair.
+struct SumJobs<T> {
     plan: OpPlan,
     summed: bool,
     slices: usize,
-    jobs: Vec<Vec<(usize, usize)>>,
+    jobs: Vec<Vec<T>>,
 }
 
 /// Adds the tiles of `shape` along `dim` into the tiles of `out` (where `dim` has one tile).
@@ -102,19 +103,21 @@ impl<B: Backend> TileTensor<B> {
 
     /// The plan of a multiply-then-sum and its jobs: for each output tile in order, `slices`
     /// consecutive jobs (slices of the sum along `dim`, more than one only when there are fewer
-    /// output tiles than threads), each the `(self tile, other tile)` pairs to multiply and add.
-    fn sum_jobs(
+    /// output tiles than threads), each the terms `term(self tile, other tile)` to multiply and
+    /// add. The pairs come from the operands' tile strides (no list of every broadcast pair).
+    fn sum_jobs<T>(
         &self,
         other_shape: &TileShape,
         operand: Operand,
         dim: usize,
         threads: usize,
-    ) -> Result<SumJobs> {
-        let bc = broadcast(&self.shape, other_shape, true)?;
-        let p = plan::mul_sum_of_product(&bc.output, other_shape, operand, dim)?;
-        let summed = p.output != bc.output;
+        term: impl Fn(usize, usize) -> Result<T>,
+    ) -> Result<SumJobs<T>> {
+        let grid = broadcast_grid(&self.shape, other_shape, true)?;
+        let p = plan::mul_sum_of_product(&grid.output, other_shape, operand, dim)?;
+        let summed = p.output != grid.output;
         let e = if summed {
-            bc.output.dim(dim)?.tiles()
+            grid.output.dim(dim)?.tiles()
         } else {
             1
         };
@@ -126,23 +129,28 @@ impl<B: Backend> TileTensor<B> {
         };
         let per_slice = e.div_ceil(wanted.max(1));
         let slices = e.div_ceil(per_slice);
+        // the pair moves by these strides per step along `dim`
+        let (step_a, step_b) = (
+            grid.left.get(dim).copied().unwrap_or(0),
+            grid.right.get(dim).copied().unwrap_or(0),
+        );
         let mut jobs = Vec::with_capacity(outputs * slices);
         for k in 0..outputs {
             let mut coords = p.output.tile_coords(k);
+            if summed {
+                if let Some(c) = coords.get_mut(dim) {
+                    *c = 0;
+                }
+            }
+            let (a0, b0) = grid.pair(&coords);
             for slice in 0..slices {
                 let range = slice * per_slice..((slice + 1) * per_slice).min(e);
-                let mut pairs = Vec::with_capacity(range.len());
+                let mut terms = Vec::with_capacity(range.len());
                 for g in range {
-                    if summed {
-                        coords[dim] = g;
-                    }
-                    pairs.push(*tile_at(
-                        &bc.pairs,
-                        bc.output.tile_index(&coords),
-                        &bc.output,
-                    )?);
+                    let (ga, gb) = if summed { (g, g) } else { (0, 0) };
+                    terms.push(term(a0 + ga * step_a, b0 + gb * step_b)?);
                 }
-                jobs.push(pairs);
+                jobs.push(terms);
             }
         }
         Ok(SumJobs {
@@ -155,7 +163,7 @@ impl<B: Backend> TileTensor<B> {
 
     /// Adds the slices of each output tile, rescales once per output tile, then the
     /// rotate-and-adds: the end of every multiply-then-sum.
-    fn finish_sum(ev: &B::Evaluator, sj: SumJobs, parts: Vec<B::Ciphertext>) -> Result<Self> {
+    fn finish_sum<T>(ev: &B::Evaluator, sj: SumJobs<T>, parts: Vec<B::Ciphertext>) -> Result<Self> {
         let mut tiles = Vec::with_capacity(parts.len() / sj.slices.max(1));
         let mut parts = parts.into_iter();
         while let Some(mut acc) = parts.next() {
@@ -188,7 +196,13 @@ impl<B: Backend> TileTensor<B> {
         sum_products: impl Fn(&[&B::Ciphertext], &[&T]) -> std::result::Result<B::Ciphertext, BackendError>
             + Sync,
     ) -> Result<Self> {
-        let sj = self.sum_jobs(other_shape, operand, dim, rayon::current_num_threads())?;
+        let sj = self.sum_jobs(
+            other_shape,
+            operand,
+            dim,
+            rayon::current_num_threads(),
+            |i, j| Ok((i, j)),
+        )?;
         let parts = sj
             .jobs
             .par_iter()
@@ -216,17 +230,10 @@ impl<B: Backend> TileTensor<B> {
         constants: &[f64],
         dim: usize,
     ) -> Result<Self> {
-        let sj = self.sum_jobs(&weights.shape, Operand::Plaintext, dim, 1)?;
-        let rows = sj
-            .jobs
-            .iter()
-            .map(|pairs| {
-                pairs
-                    .iter()
-                    .map(|&(i, j)| Ok((i, *tile_at(constants, j, &weights.shape)?)))
-                    .collect::<Result<Vec<_>>>()
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let mut sj = self.sum_jobs(&weights.shape, Operand::Plaintext, dim, 1, |i, j| {
+            Ok((i, *tile_at(constants, j, &weights.shape)?))
+        })?;
+        let rows = std::mem::take(&mut sj.jobs);
         let inputs: Vec<&B::Ciphertext> = self.tiles.iter().collect();
         let parts = ev.linear_maps(&inputs, &rows)?;
         Self::finish_sum(ev, sj, parts)
