@@ -137,6 +137,9 @@ const ROTATION_KEY_BYTES: usize = 96 << 20;
 /// ciphertexts), at most [`MAP_BYTES`] of them and at least 32.
 const MAP_INPUTS: usize = 1024;
 
+/// Inputs of the narrow calibrated linear maps (a convolution's kernel window of tiles).
+const NARROW_MAP_INPUTS: usize = 32;
+
 /// Bytes of distinct linear-map inputs aimed at.
 const MAP_BYTES: usize = 1 << 30;
 
@@ -215,33 +218,38 @@ fn split_fused(m1: (f64, f64, f64), m2: (f64, f64, f64)) -> (f64, f64) {
     (a, b)
 }
 
-/// The per-input, per-term and per-output latencies of a fused linear map from three
-/// measurements `(seconds, inputs, terms, outputs)`: solves `t = inputs a + terms b + outputs c`
-/// exactly; `None` when the system is singular or a share comes out below zero (noise), for
-/// the caller to fall back on [`split_fused`].
-fn split_fused3(m: [(f64, f64, f64, f64); 3]) -> Option<(f64, f64, f64)> {
-    // Gaussian elimination with partial pivoting on the 3x4 augmented matrix
-    let mut a: Vec<[f64; 4]> = m.iter().map(|&(t, i, k, o)| [i, k, o, t]).collect();
-    for col in 0..3 {
-        let pivot = (col..3).max_by(|&x, &y| a[x][col].abs().total_cmp(&a[y][col].abs()))?;
-        a.swap(col, pivot);
-        let p = a[col][col];
-        if p.abs() < 1e-12 {
+/// The per-input and per-term latencies of a fused linear map from measurements
+/// `(seconds, inputs, terms)` of maps whose rows all span their inputs (the shape of a
+/// convolution's or dense layer's map): least squares on the relative errors of
+/// `t = inputs a + terms b`. A negative input share (noise) is refit as zero; `None` when the
+/// system is singular or the term share is not positive.
+fn fit_map_prices(m: &[(f64, f64, f64)]) -> Option<(f64, f64)> {
+    // rows scaled by 1/t: minimise sum ((inputs a + terms b) / t - 1)^2
+    let (mut s11, mut s12, mut s22, mut r1, mut r2) = (0.0, 0.0, 0.0, 0.0, 0.0);
+    for &(t, i, k) in m {
+        if t <= 0.0 {
             return None;
         }
-        let pivot_row = a[col];
-        for (row, r) in a.iter_mut().enumerate() {
-            if row != col {
-                let f = r[col] / p;
-                for (x, y) in r.iter_mut().zip(pivot_row).skip(col) {
-                    *x -= f * y;
-                }
-            }
-        }
+        let (x, y) = (i / t, k / t);
+        s11 += x * x;
+        s12 += x * y;
+        s22 += y * y;
+        r1 += x;
+        r2 += y;
     }
-    let x = (a[0][3] / a[0][0], a[1][3] / a[1][1], a[2][3] / a[2][2]);
-    let floor = 1e-9;
-    (x.0 >= 0.0 && x.1 > floor && x.2 > floor).then_some(x)
+    let det = s11 * s22 - s12 * s12;
+    let floor = 1e-12;
+    let (a, b) = if det.abs() > f64::EPSILON * s11 * s22 {
+        ((r1 * s22 - r2 * s12) / det, (s11 * r2 - s12 * r1) / det)
+    } else {
+        (-1.0, 0.0)
+    };
+    if a >= 0.0 && b > floor {
+        return Some((a, b));
+    }
+    // terms alone
+    let b = if s22 > 0.0 { r2 / s22 } else { 0.0 };
+    (b > floor).then_some((0.0, b))
 }
 
 /// Measures every operation at every level of one ring degree and thread count; with more
@@ -370,43 +378,43 @@ fn measure_degree(
         push(OpKind::MulPlainSumTerm, term);
         push(OpKind::MulPlainSumOutput, output);
         if level > 0 {
-            // distinct inputs, as a dense layer's (their blocks no longer fit the caches together)
+            // Distinct inputs, as a layer's (their blocks no longer fit the caches together),
+            // every row spanning them all as a convolution's or dense layer's rows do: a wide map
+            // and a narrow one at two row counts, so that the per-input share (reading the
+            // inputs in) and the per-term share (the products) separate.
             let k_map = (MAP_BYTES / ct_bytes.max(1)).clamp(32, MAP_INPUTS);
             let map_pool: Vec<_> = (0..k_map).map(|_| ct.clone()).collect();
-            let map_inputs: Vec<_> = map_pool.iter().collect();
-            let m = k_map as f64;
-            let dense: Vec<Vec<(usize, f64)>> = (0..8)
-                .map(|r| {
-                    (0..k_map)
-                        .map(|i| (i, 0.01 * ((i + r) % 7) as f64 - 0.03))
-                        .collect()
-                })
-                .collect();
-            let single: Vec<Vec<(usize, f64)>> =
-                (0..32).map(|r| vec![(r * 7 % k_map, 0.5)]).collect();
-            // a quarter of the inputs for four times the rows: the dense map's terms, a quarter
-            // of its input reads (both shapes at least 4 rows, as the kernel serves outputs four
-            // at a time: a one-row map is dearer per term than any layer's)
-            let quarter = (k_map / 4).max(1);
-            let wide: Vec<Vec<(usize, f64)>> = (0..32)
-                .map(|r| {
-                    (0..quarter)
-                        .map(|i| (i, 0.01 * ((i + r) % 7) as f64 - 0.03))
-                        .collect()
-                })
-                .collect();
-            let t_dense = measure(quick, || ev.linear_maps(&map_inputs, &dense))?;
-            let t_single = measure(quick, || ev.linear_maps(&map_inputs, &single))?;
-            let t_wide = measure(quick, || ev.linear_maps(&map_inputs, &wide))?;
-            let (input, term, output) = split_fused3([
-                (t_dense, m, 8.0 * m, 8.0),
-                (t_single, 32.0, 32.0, 32.0),
-                (t_wide, quarter as f64, 32.0 * quarter as f64, 32.0),
-            ])
-            .unwrap_or_else(|| {
-                let (t, o) = split_fused((t_dense, 8.0 * m, 8.0), (t_single, 32.0, 32.0));
-                (0.0, t, o)
+            let narrow = NARROW_MAP_INPUTS.min(k_map);
+            let shape = |inputs: usize, rows: usize| -> Vec<Vec<(usize, f64)>> {
+                (0..rows)
+                    .map(|r| {
+                        (0..inputs)
+                            .map(|i| (i, 0.01 * ((i + r) % 7) as f64 - 0.03))
+                            .collect()
+                    })
+                    .collect()
+            };
+            let mut next_input = 0usize;
+            let mut timed = |inputs: usize, rows: usize| -> Result<(f64, f64, f64), CliError> {
+                let map = shape(inputs, rows);
+                // each call reads fresh inputs from the pool (not the cache's leftovers)
+                let t = measure(quick, || {
+                    let start = next_input;
+                    next_input = (next_input + inputs) % k_map;
+                    let ins: Vec<_> = (0..inputs)
+                        .map(|i| &map_pool[(start + i) % k_map])
+                        .collect();
+                    ev.linear_maps(&ins, &map)
+                })?;
+                Ok((t, inputs as f64, (inputs * rows) as f64))
+            };
+            let fits = [timed(k_map, 8)?, timed(narrow, 8)?, timed(narrow, 32)?];
+            let (input, term) = fit_map_prices(&fits).unwrap_or_else(|| {
+                let (t, _, k) = fits[0];
+                (0.0, t / k.max(1.0))
             });
+            // the fused kernel writes its outputs within the term passes: no share of its own
+            let output = 1e-12;
             push(OpKind::LinearMapInput, input);
             push(OpKind::LinearMapTerm, term);
             push(OpKind::LinearMapOutput, output);
@@ -678,19 +686,18 @@ mod tests {
     }
 
     #[test]
-    fn fused_map_prices_are_recovered_from_three_shapes() {
-        let t = |i: f64, k: f64, o: f64| (2.0 * i + 3.0 * k + 5.0 * o, i, k, o);
-        let (a, b, c) =
-            split_fused3([t(64.0, 512.0, 8.0), t(32.0, 32.0, 32.0), t(64.0, 64.0, 1.0)]).unwrap();
-        assert!((a - 2.0).abs() < 1e-9 && (b - 3.0).abs() < 1e-9 && (c - 5.0).abs() < 1e-9);
-        // a negative share (noise) or a singular system is refused
-        let neg = |i: f64, k: f64, o: f64| (-2.0 * i + 3.0 * k + 5.0 * o, i, k, o);
-        assert!(split_fused3([
-            neg(64.0, 512.0, 8.0),
-            neg(32.0, 32.0, 32.0),
-            neg(64.0, 64.0, 1.0)
-        ])
-        .is_none());
-        assert!(split_fused3([t(1.0, 1.0, 1.0), t(2.0, 2.0, 2.0), t(3.0, 3.0, 3.0)]).is_none());
+    fn map_prices_are_fitted_from_dense_shapes() {
+        let t = |i: f64, k: f64| (2.0 * i + 3.0 * k, i, k);
+        let (a, b) = fit_map_prices(&[t(64.0, 512.0), t(32.0, 256.0), t(32.0, 1024.0)]).unwrap();
+        assert!((a - 2.0).abs() < 1e-9 && (b - 3.0).abs() < 1e-9, "{a} {b}");
+        // noise that would make the input share negative leaves the terms alone
+        let neg = |i: f64, k: f64| (-0.5 * i + 3.0 * k, i, k);
+        let (a, b) =
+            fit_map_prices(&[neg(64.0, 512.0), neg(32.0, 256.0), neg(32.0, 1024.0)]).unwrap();
+        assert_eq!(a, 0.0);
+        assert!(b > 2.5 && b < 3.0, "{b}");
+        // no time, or no terms, gives nothing
+        assert!(fit_map_prices(&[(0.0, 1.0, 1.0)]).is_none());
+        assert!(fit_map_prices(&[(1.0, 1.0, 0.0), (2.0, 2.0, 0.0)]).is_none());
     }
 }
