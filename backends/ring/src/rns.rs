@@ -29,6 +29,7 @@ impl RnsContext {
     /// prime that is not NTT-friendly or repeats; [`RingError::InvalidArgument`] for an empty list.
     pub fn new(n: usize, primes: &[u64]) -> RingResult<Arc<RnsContext>> {
         check_degree(n)?;
+        crate::scratch::keep_freed_memory();
         if primes.is_empty() {
             return Err(RingError::InvalidArgument {
                 reason: "an RNS context needs at least one prime",
