@@ -95,7 +95,8 @@ pub fn simulate_packed(
             Stage::Dense { period, .. } => period.isqrt().max(1),
             _ => 1,
         };
-        let t = price_node(counts, width, &sizes, threads, costs)?;
+        // a stage reads and writes its blocks' ciphertexts (many megabytes each): never warm
+        let t = price_node(counts, width, 2 * width, &sizes, threads, costs)?;
         total += t.threaded;
         single += t.single;
         let count = |k: hetile_sim::OpKind| -> u64 {

@@ -125,35 +125,41 @@ pub(crate) struct NodeTime {
 }
 
 /// Prices one node's operation counts on one thread and on `threads` threads, for a node whose
-/// input has `width` ciphertexts. The tile code runs a wide node's independent ciphertexts in
-/// parallel: with `width >= threads` its calls are priced at the table's parallel per-call
-/// times ([`CostTable::predict_parallel`], memory-bandwidth contention included), stretched by
-/// the imbalance of `width` jobs over `threads` workers (`ceil(width / threads) * threads /
-/// width`); a narrower node runs its calls one after the other, each using the threads inside
-/// (the table's multi-thread latencies). Fused linear maps use every thread inside one call
-/// either way. The quick prediction ([`node_times`]) and the full simulation ([`simulate`])
-/// both price through this function.
+/// input has `width` ciphertexts and whose output has `outputs`. The tile code runs a wide
+/// node's independent ciphertexts in parallel: with `width >= threads` its calls are priced at
+/// the table's parallel per-call times ([`CostTable::predict_parallel`], memory-bandwidth
+/// contention included), stretched by the imbalance of `width` jobs over `threads` workers
+/// (`ceil(width / threads) * threads / width`); a narrower node runs its calls one after the
+/// other, each using the threads inside (the table's multi-thread latencies). Fused linear maps
+/// use every thread inside one call either way. A node whose input and output ciphertexts fit
+/// the calibration machine's cache ([`CostTable::cache_bytes`]) has the calls that switch no key
+/// priced warm ([`CostTable::warm_factor`]). The quick prediction ([`node_times`]) and the full
+/// simulation ([`simulate`]) both price through this function.
 /// Errors: [`hetile_sim::SimError::MissingCost`].
 pub(crate) fn price_node(
     counts: &OpCounts,
     width: usize,
+    outputs: usize,
     sizes: &NominalSizes,
     threads: usize,
     costs: &CostTable,
 ) -> Result<NodeTime> {
     let log_n = sizes.degree.trailing_zeros();
+    let ct_bytes = 2 * 8 * sizes.degree as u64 * sizes.q_primes as u64;
+    let live = (width as u64).saturating_add(outputs as u64);
+    let warm = costs.cache_bytes > 0 && live.saturating_mul(ct_bytes) <= costs.cache_bytes;
     let sizes = Some(sizes);
-    let one = costs.predict_latency_for(counts, log_n, 1, sizes)?;
+    let one = costs.predict_latency_in(counts, log_n, 1, sizes, warm)?;
     let single = one.total_seconds;
     let (threaded, by_kind) = if threads <= 1 {
         (single, one.by_kind)
     } else if width >= threads {
         let imbalance = width.div_ceil(threads) as f64 * threads as f64 / width as f64;
-        let p = costs.predict_parallel_for(counts, log_n, threads, sizes)?;
+        let p = costs.predict_parallel_in(counts, log_n, threads, sizes, warm)?;
         let by_kind = p.by_kind.iter().map(|(k, s)| (*k, s * imbalance)).collect();
         (p.total_seconds * imbalance, by_kind)
     } else {
-        let p = costs.predict_latency_for(counts, log_n, threads, sizes)?;
+        let p = costs.predict_latency_in(counts, log_n, threads, sizes, warm)?;
         (p.total_seconds, p.by_kind)
     };
     Ok(NodeTime {
@@ -189,6 +195,7 @@ pub(crate) fn node_times(
         out.push(price_node(
             &counts,
             width.min(outputs),
+            outputs,
             sizes,
             threads,
             costs,
@@ -283,9 +290,10 @@ pub fn simulate_timed(model: &Model, plan: &Plan, costs: &CostTable) -> Result<(
     let mut single = 0.0;
     let mut width = mp.input.num_tiles();
     for (index, (node, counts)) in mp.nodes.iter().zip(&per_node).enumerate() {
-        let t = price_node(counts, width, &sizes, threads, costs)?;
+        let outputs = node.plan.output.num_tiles();
+        let t = price_node(counts, width, outputs, &sizes, threads, costs)?;
         single += t.single;
-        width = node.plan.output.num_tiles();
+        width = outputs;
         layers.push(LayerPrediction {
             index,
             kind: node.kind.to_string(),

@@ -81,6 +81,17 @@ pub struct CostTable {
     /// work ([`key_switch_work`]). Optional (no scaling without it).
     #[serde(default)]
     pub chains: Vec<ChainEntry>,
+    /// Single-thread latencies of the operations that switch no key and are not fused, on
+    /// operands that stay in the cache (two of them, used in turn), where [`CostTable::latencies`]
+    /// cycles through more operands than the caches hold. A node whose ciphertexts fit in
+    /// [`CostTable::cache_bytes`] (a batch-1 layer) runs these from the cache: its calls are
+    /// priced with the ratio of the two ([`CostTable::warm_factor`]). Optional.
+    #[serde(default)]
+    pub warm: Vec<CostEntry>,
+    /// Bytes of the last-level cache of the calibration machine (0: unknown, no node is priced
+    /// warm).
+    #[serde(default)]
+    pub cache_bytes: u64,
     /// Resident bytes of the native runtime beyond the live ciphertexts, plaintexts, keys,
     /// scratch pool and NTT tables (allocator and thread overhead), added to every memory
     /// prediction. `hetile calibrate` writes 0 (the modelled parts cover the measured plans to
@@ -283,6 +294,22 @@ impl CostTable {
         }
     }
 
+    /// The factor (at most 1) from the cold to the warm price of `op` ([`CostTable::warm`]) at
+    /// `2^log_n` and `level`: 1 for kinds that switch keys or are fused, or were not measured
+    /// warm.
+    pub fn warm_factor(&self, op: OpKind, log_n: u32, level: usize) -> f64 {
+        if op.switches_keys() || op.is_fused() || !self.warm.iter().any(|e| e.op == op) {
+            return 1.0;
+        }
+        match (
+            lookup(&self.warm, op, log_n, level, 1),
+            self.latency(op, log_n, level, 1),
+        ) {
+            (Ok(w), Ok(c)) if c > 0.0 && w > 0.0 => (w / c).min(1.0),
+            _ => 1.0,
+        }
+    }
+
     /// The factor scaling a measured key-switching operation (rotation, product, conjugation)
     /// at `level` from the table's chain at `2^log_n` ([`CostTable::chains`]) to the chain of
     /// `sizes`: the ratio of their [`key_switch_work`]. 1 for other kinds, without `sizes` or
@@ -343,7 +370,21 @@ impl CostTable {
         threads: usize,
         sizes: Option<&NominalSizes>,
     ) -> Result<LatencyPrediction> {
-        self.sum_latency(counts, log_n, sizes, |kind, level| {
+        self.predict_parallel_in(counts, log_n, threads, sizes, false)
+    }
+
+    /// As [`CostTable::predict_parallel_for`]; with `warm`, the operations that switch no key
+    /// are priced from the cache ([`CostTable::warm_factor`]).
+    /// Errors with [`SimError::MissingCost`] for a counted kind the table lacks.
+    pub fn predict_parallel_in(
+        &self,
+        counts: &OpCounts,
+        log_n: u32,
+        threads: usize,
+        sizes: Option<&NominalSizes>,
+        warm: bool,
+    ) -> Result<LatencyPrediction> {
+        self.sum_latency(counts, log_n, sizes, warm, |kind, level| {
             if kind.is_fused() {
                 self.latency(kind, log_n, level, threads)
             } else {
@@ -359,6 +400,7 @@ impl CostTable {
         counts: &OpCounts,
         log_n: u32,
         sizes: Option<&NominalSizes>,
+        warm: bool,
         each: impl Fn(OpKind, usize) -> Result<f64>,
     ) -> Result<LatencyPrediction> {
         let mut p = LatencyPrediction::default();
@@ -372,8 +414,14 @@ impl CostTable {
             if stat.count == 0 || (key.kind == OpKind::LinearMapInput && !inputs_priced) {
                 continue;
             }
+            let warmth = if warm {
+                self.warm_factor(key.kind, log_n, key.level)
+            } else {
+                1.0
+            };
             let s = stat.count as f64
                 * each(key.kind, key.level)?
+                * warmth
                 * self.structure_factor(key.kind, log_n, key.level, sizes);
             *p.by_kind.entry(key.kind).or_default() += s;
             p.total_seconds += s;
@@ -462,7 +510,21 @@ impl CostTable {
         threads: usize,
         sizes: Option<&NominalSizes>,
     ) -> Result<LatencyPrediction> {
-        self.sum_latency(counts, log_n, sizes, |kind, level| {
+        self.predict_latency_in(counts, log_n, threads, sizes, false)
+    }
+
+    /// As [`CostTable::predict_latency_for`]; with `warm`, the operations that switch no key
+    /// are priced from the cache ([`CostTable::warm_factor`]).
+    /// Errors with [`SimError::MissingCost`] for a counted kind the table lacks.
+    pub fn predict_latency_in(
+        &self,
+        counts: &OpCounts,
+        log_n: u32,
+        threads: usize,
+        sizes: Option<&NominalSizes>,
+        warm: bool,
+    ) -> Result<LatencyPrediction> {
+        self.sum_latency(counts, log_n, sizes, warm, |kind, level| {
             self.latency(kind, log_n, level, threads)
         })
     }

@@ -50,6 +50,11 @@ fn table() -> CostTable {
             digits: 2,
         }],
         runtime_base_bytes: 0,
+        warm: vec![
+            entry(OpKind::Add, 13, 2, 1, 0.025),
+            entry(OpKind::Rotate, 13, 0, 1, 0.5),
+        ],
+        cache_bytes: 32 << 20,
     }
 }
 
@@ -285,4 +290,33 @@ fn key_switching_is_scaled_to_the_plans_chain() {
         .total_seconds;
     let expect = key_switch_work(7, 2, 4, 4) / key_switch_work(5, 3, 2, 4);
     assert!((scaled / plain - expect).abs() < 1e-12);
+}
+
+#[test]
+fn warm_prices_apply_to_operations_that_switch_no_key() {
+    let t = table();
+    // add: warm 0.025 against cold 0.1
+    assert!((t.warm_factor(OpKind::Add, 13, 2) - 0.25).abs() < 1e-12);
+    // rotations read their keys from memory whatever the ciphertexts: never warm
+    assert_eq!(t.warm_factor(OpKind::Rotate, 13, 0), 1.0);
+    // a kind measured only cold keeps its price
+    assert_eq!(t.warm_factor(OpKind::Mul, 13, 2), 1.0);
+    let mut c = OpCounts::new();
+    c.record(OpKind::Add, 2, 4, Duration::ZERO);
+    c.record(OpKind::Rotate, 0, 1, Duration::ZERO);
+    let cold = t.predict_latency_in(&c, 13, 1, None, false).unwrap();
+    let warm = t.predict_latency_in(&c, 13, 1, None, true).unwrap();
+    assert!((cold.total_seconds - (0.4 + 1.0)).abs() < 1e-12);
+    assert!((warm.total_seconds - (0.1 + 1.0)).abs() < 1e-12);
+    let par = t.predict_parallel_in(&c, 13, 2, None, true).unwrap();
+    // the parallel per-call price (0.08 with two calls at once) scales the same way
+    assert!((par.by_kind[&OpKind::Add] - 4.0 * 0.08 * 0.25).abs() < 1e-12);
+    // a warm price above the cold one (noise) does not raise it
+    let mut slow = t.clone();
+    slow.warm[0].seconds = 0.2;
+    assert_eq!(slow.warm_factor(OpKind::Add, 13, 2), 1.0);
+    // the fields survive the YAML round trip
+    let back = CostTable::from_yaml(&t.to_yaml().unwrap()).unwrap();
+    assert_eq!(back.warm, t.warm);
+    assert_eq!(back.cache_bytes, 32 << 20);
 }

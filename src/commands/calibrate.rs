@@ -4,8 +4,8 @@
 use super::CliError;
 use clap::Args;
 use hetile::backend::{
-    Client, Evaluator, KeyRequirements, Level, Params, ParamsLiteral, Scale, SecretDistribution,
-    SecurityLevel,
+    Backend, Client, Evaluator, KeyRequirements, Level, Params, ParamsLiteral, Scale,
+    SecretDistribution, SecurityLevel,
 };
 use hetile::ckks::CkksBackend;
 use hetile::simulator::{
@@ -261,6 +261,7 @@ fn measure_degree(
     bar: &ProgressBar,
     out: &mut Vec<CostEntry>,
     parallel: &mut Vec<CostEntry>,
+    warm: &mut Vec<CostEntry>,
 ) -> Result<(), CliError> {
     let params = calibration_params(log_n)?;
     // A model's rotations use many keys, each read from memory: rotations cycle through
@@ -380,8 +381,8 @@ fn measure_degree(
         if level > 0 {
             // Distinct inputs, as a layer's (their blocks no longer fit the caches together),
             // every row spanning them all as a convolution's or dense layer's rows do: a wide map
-            // and a narrow one at two row counts, so that the per-input share (reading the
-            // inputs in) and the per-term share (the products) separate.
+            // and a narrow one, each at two row counts, so that the per-input share (reading the
+            // inputs in) and the per-term share (the products) separate in both regimes.
             let k_map = (MAP_BYTES / ct_bytes.max(1)).clamp(32, MAP_INPUTS);
             let map_pool: Vec<_> = (0..k_map).map(|_| ct.clone()).collect();
             let narrow = NARROW_MAP_INPUTS.min(k_map);
@@ -408,7 +409,12 @@ fn measure_degree(
                 })?;
                 Ok((t, inputs as f64, (inputs * rows) as f64))
             };
-            let fits = [timed(k_map, 8)?, timed(narrow, 8)?, timed(narrow, 32)?];
+            let fits = [
+                timed(k_map, 8)?,
+                timed(k_map, 32)?,
+                timed(narrow, 8)?,
+                timed(narrow, 32)?,
+            ];
             let (input, term) = fit_map_prices(&fits).unwrap_or_else(|| {
                 let (t, _, k) = fits[0];
                 (0.0, t / k.max(1.0))
@@ -439,6 +445,17 @@ fn measure_degree(
                 OpKind::DropLevel,
                 measure(quick, || ev.drop_to_level(&pool[pick()], Level(level - 1)))?,
             );
+        }
+        if threads == 1 {
+            measure_warm(quick, &ev, &ct, &pt, &mult, level, &mut |op, seconds| {
+                warm.push(CostEntry {
+                    op,
+                    log_n,
+                    level,
+                    threads,
+                    seconds,
+                })
+            })?;
         }
         if threads > 1 {
             let at = |j: usize| &pool[j % n];
@@ -513,6 +530,94 @@ fn measure_degree(
     Ok(())
 }
 
+/// The operations that switch no key, measured on two operands used in turn (they stay in the
+/// cache, as a batch-1 layer's few ciphertexts do): the table's warm prices, one `push` per
+/// operation at `level`.
+fn measure_warm(
+    quick: bool,
+    ev: &<CkksBackend as Backend>::Evaluator,
+    ct: &<CkksBackend as Backend>::Ciphertext,
+    pt: &<CkksBackend as Backend>::Plaintext,
+    mult: &<CkksBackend as Backend>::Plaintext,
+    level: usize,
+    push: &mut dyn FnMut(OpKind, f64),
+) -> Result<(), CliError> {
+    let hot = [ct.clone(), ct.clone()];
+    let mut accs = [ct.clone(), ct.clone()];
+    let turn = std::cell::Cell::new(0usize);
+    let next = || {
+        let i = turn.get() ^ 1;
+        turn.set(i);
+        i
+    };
+    push(
+        OpKind::Add,
+        measure(quick, || {
+            let i = next();
+            ev.add_assign(&mut accs[i], &hot[1 - i])
+        })?,
+    );
+    push(
+        OpKind::AddPlain,
+        measure(quick, || ev.add_plain_assign(&mut accs[next()], pt))?,
+    );
+    push(
+        OpKind::AddScalar,
+        measure(quick, || ev.add_scalar_assign(&mut accs[next()], 0.25))?,
+    );
+    push(
+        OpKind::Negate,
+        measure(quick, || ev.negate_assign(&mut accs[next()]))?,
+    );
+    push(
+        OpKind::MulInteger,
+        measure(quick, || ev.mul_integer_assign(&mut accs[next()], 3))?,
+    );
+    push(
+        OpKind::MulPlain,
+        measure(quick, || ev.mul_plain(&hot[next()], mult))?,
+    );
+    if level > 0 {
+        push(
+            OpKind::MulScalar,
+            measure(quick, || ev.mul_scalar(&hot[next()], 0.5))?,
+        );
+        push(
+            OpKind::Rescale,
+            measure(quick, || ev.rescale(&hot[next()]))?,
+        );
+        push(
+            OpKind::DropLevel,
+            measure(quick, || ev.drop_to_level(&hot[next()], Level(level - 1)))?,
+        );
+    }
+    Ok(())
+}
+
+/// Bytes of the largest CPU cache Linux reports for CPU 0 (`/sys/devices/system/cpu/cpu0/cache`),
+/// 0 where it reports none.
+fn last_level_cache_bytes() -> u64 {
+    let Ok(dir) = std::fs::read_dir("/sys/devices/system/cpu/cpu0/cache") else {
+        return 0;
+    };
+    dir.filter_map(|e| e.ok())
+        .filter_map(|e| std::fs::read_to_string(e.path().join("size")).ok())
+        .filter_map(|text| {
+            let t = text.trim();
+            let (digits, unit) =
+                t.split_at(t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len()));
+            let n: u64 = digits.parse().ok()?;
+            Some(match unit {
+                "K" => n << 10,
+                "M" => n << 20,
+                "G" => n << 30,
+                _ => n,
+            })
+        })
+        .max()
+        .unwrap_or(0)
+}
+
 /// Runs the whole calibration, reporting progress (one step per degree, thread count and level).
 fn calibrate(plan: &Plan, bar: &ProgressBar) -> Result<CostTable, CliError> {
     let mut table = CostTable {
@@ -522,6 +627,7 @@ fn calibrate(plan: &Plan, bar: &ProgressBar) -> Result<CostTable, CliError> {
             if plan.quick { " --quick" } else { "" }
         ),
         backend: "hetile-ckks".to_string(),
+        cache_bytes: last_level_cache_bytes(),
         ..CostTable::default()
     };
     let mut steps = 0u64;
@@ -562,6 +668,7 @@ fn calibrate(plan: &Plan, bar: &ProgressBar) -> Result<CostTable, CliError> {
                     bar,
                     &mut table.latencies,
                     &mut table.parallel,
+                    &mut table.warm,
                 )
             })?;
         }
@@ -618,6 +725,7 @@ fn merged(base: CostTable, new: CostTable, measured: &[u32]) -> CostTable {
     CostTable {
         latencies: keep(base.latencies, new.latencies, measured, |e| e.log_n),
         parallel: keep(base.parallel, new.parallel, measured, |e| e.log_n),
+        warm: keep(base.warm, new.warm, measured, |e| e.log_n),
         sizes: keep(base.sizes, new.sizes, measured, |e| e.log_n),
         keys: keep(base.keys, new.keys, measured, |e| e.log_n),
         chains: keep(base.chains, new.chains, measured, |e| e.log_n),
@@ -678,6 +786,14 @@ mod tests {
             );
         }
         assert!(table.parallel.iter().all(|e| e.threads == 2));
+        // warm (cache-resident) prices of the operations that switch no key, on one thread
+        for op in [OpKind::Add, OpKind::MulPlain, OpKind::Rescale] {
+            assert!(
+                table.warm.iter().any(|e| e.op == op && e.threads == 1),
+                "{op} was not measured warm"
+            );
+        }
+        assert!(table.warm.iter().all(|e| !e.op.switches_keys()));
         let back = CostTable::from_yaml(&table.to_yaml().unwrap()).unwrap();
         assert_eq!(back, table);
         // levels 0 and 2 (the top) only
