@@ -327,33 +327,9 @@ fn measure_degree(
             measure(quick, || client.decrypt(&pool[pick()]))?,
         );
         push(OpKind::Decode, measure(quick, || client.decode(&pt))?);
-        push(
-            OpKind::Add,
-            measure(quick, || {
-                let i = pick();
-                ev.add_assign(&mut accs[i], &pool[(i + 1) % n])
-            })?,
-        );
-        push(
-            OpKind::AddPlain,
-            measure(quick, || ev.add_plain_assign(&mut accs[pick()], &pt))?,
-        );
-        push(
-            OpKind::AddScalar,
-            measure(quick, || ev.add_scalar_assign(&mut accs[pick()], 0.25))?,
-        );
-        push(
-            OpKind::Negate,
-            measure(quick, || ev.negate_assign(&mut accs[pick()]))?,
-        );
-        push(
-            OpKind::MulInteger,
-            measure(quick, || ev.mul_integer_assign(&mut accs[pick()], 3))?,
-        );
-        push(
-            OpKind::MulPlain,
-            measure(quick, || ev.mul_plain(&pool[pick()], &mult))?,
-        );
+        // the operations that switch no key, on this pool (priced cold, as a large batch runs
+        // them)
+        measure_cheap(quick, &ev, &pool, &mut accs, &pt, &mult, level, &mut push)?;
         push(
             OpKind::Rotate,
             measure(quick, || {
@@ -427,35 +403,36 @@ fn measure_degree(
         }
         if level > 0 {
             push(
-                OpKind::MulScalar,
-                measure(quick, || ev.mul_scalar(&pool[pick()], 0.5))?,
-            );
-            push(
                 OpKind::Mul,
                 measure(quick, || {
                     let i = pick();
                     ev.mul(&pool[i], &pool[(i + 1) % n])
                 })?,
             );
-            push(
-                OpKind::Rescale,
-                measure(quick, || ev.rescale(&pool[pick()]))?,
-            );
-            push(
-                OpKind::DropLevel,
-                measure(quick, || ev.drop_to_level(&pool[pick()], Level(level - 1)))?,
-            );
         }
         if threads == 1 {
-            measure_warm(quick, &ev, &ct, &pt, &mult, level, &mut |op, seconds| {
-                warm.push(CostEntry {
-                    op,
-                    log_n,
-                    level,
-                    threads,
-                    seconds,
-                })
-            })?;
+            // the same on two operands used in turn, which stay in the cache (a batch-1
+            // layer's few ciphertexts): the warm prices
+            let hot = [ct.clone(), ct.clone()];
+            let mut hot_accs = [ct.clone(), ct.clone()];
+            measure_cheap(
+                quick,
+                &ev,
+                &hot,
+                &mut hot_accs,
+                &pt,
+                &mult,
+                level,
+                &mut |op, seconds| {
+                    warm.push(CostEntry {
+                        op,
+                        log_n,
+                        level,
+                        threads,
+                        seconds,
+                    })
+                },
+            )?;
         }
         if threads > 1 {
             let at = |j: usize| &pool[j % n];
@@ -530,23 +507,27 @@ fn measure_degree(
     Ok(())
 }
 
-/// The operations that switch no key, measured on two operands used in turn (they stay in the
-/// cache, as a batch-1 layer's few ciphertexts do): the table's warm prices, one `push` per
-/// operation at `level`.
-fn measure_warm(
+/// The operations that switch no key and are not fused, each measured on the operands of
+/// `pool` (and accumulators `accs`, as many) used in turn, one `push` per operation at `level`:
+/// on a pool larger than the caches the cold prices, on two operands the warm ones.
+#[allow(clippy::too_many_arguments)]
+fn measure_cheap(
     quick: bool,
     ev: &<CkksBackend as Backend>::Evaluator,
-    ct: &<CkksBackend as Backend>::Ciphertext,
+    pool: &[<CkksBackend as Backend>::Ciphertext],
+    accs: &mut [<CkksBackend as Backend>::Ciphertext],
     pt: &<CkksBackend as Backend>::Plaintext,
     mult: &<CkksBackend as Backend>::Plaintext,
     level: usize,
     push: &mut dyn FnMut(OpKind, f64),
 ) -> Result<(), CliError> {
-    let hot = [ct.clone(), ct.clone()];
-    let mut accs = [ct.clone(), ct.clone()];
+    let n = pool.len().min(accs.len());
+    if n == 0 {
+        return Err(CliError::new("no operand to measure on"));
+    }
     let turn = std::cell::Cell::new(0usize);
     let next = || {
-        let i = turn.get() ^ 1;
+        let i = (turn.get() + 1) % n;
         turn.set(i);
         i
     };
@@ -554,7 +535,7 @@ fn measure_warm(
         OpKind::Add,
         measure(quick, || {
             let i = next();
-            ev.add_assign(&mut accs[i], &hot[1 - i])
+            ev.add_assign(&mut accs[i], &pool[(i + 1) % n])
         })?,
     );
     push(
@@ -575,20 +556,20 @@ fn measure_warm(
     );
     push(
         OpKind::MulPlain,
-        measure(quick, || ev.mul_plain(&hot[next()], mult))?,
+        measure(quick, || ev.mul_plain(&pool[next()], mult))?,
     );
     if level > 0 {
         push(
             OpKind::MulScalar,
-            measure(quick, || ev.mul_scalar(&hot[next()], 0.5))?,
+            measure(quick, || ev.mul_scalar(&pool[next()], 0.5))?,
         );
         push(
             OpKind::Rescale,
-            measure(quick, || ev.rescale(&hot[next()]))?,
+            measure(quick, || ev.rescale(&pool[next()]))?,
         );
         push(
             OpKind::DropLevel,
-            measure(quick, || ev.drop_to_level(&hot[next()], Level(level - 1)))?,
+            measure(quick, || ev.drop_to_level(&pool[next()], Level(level - 1)))?,
         );
     }
     Ok(())
