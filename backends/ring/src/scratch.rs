@@ -119,9 +119,11 @@ pub fn recycle(v: Vec<u64>) {
 /// the kernel: coefficient buffers are megabytes each, and glibc by default returns such blocks
 /// on free (unmapping them, or trimming the heap's top), so every fresh ciphertext of a model's
 /// run page-faulted and cleared its pages again. Once per process; buffers up to 32 MiB then come
-/// from the heap, and a free heap top is kept. Measured on the CryptoNets batch-1 plan: 0.118-0.120
-/// s -> 0.094-0.100 s per inference, same peak memory within 3% on the batch-8192 plans. A no-op
-/// on other C libraries (their allocators keep their own policies).
+/// from the heap, and a free heap top is kept. Measured in steady state (three calibrate-and-
+/// measure rounds each way): the batch-8192 CryptoNets and TenSEAL plans 4.2-5.2 s with it,
+/// 5.0-5.3 s without; batch 1 no clear difference; peak memory within 3%. A fresh process's
+/// first large batch is slower with it (the MNIST tutorial's one cold batch: 9.3-9.7 s against
+/// 8.4-8.6 s). A no-op on other C libraries (their allocators keep their own policies).
 pub fn keep_freed_memory() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
