@@ -146,9 +146,9 @@ impl<B: Backend> TileTensor<B> {
             for slice in 0..slices {
                 let range = slice * per_slice..((slice + 1) * per_slice).min(e);
                 let mut terms = Vec::with_capacity(range.len());
+                // without a sum `e` is 1: only g = 0
                 for g in range {
-                    let (ga, gb) = if summed { (g, g) } else { (0, 0) };
-                    terms.push(term(a0 + ga * step_a, b0 + gb * step_b)?);
+                    terms.push(term(a0 + g * step_a, b0 + g * step_b)?);
                 }
                 jobs.push(terms);
             }
